@@ -1,0 +1,81 @@
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { SqliteEventStore } from '../core/store/sqlite';
+import { StoreIncompatibleError, StoreLockedError } from '../core/store/errors';
+import { eventStoreConformance } from './conformance/eventStore.conformance';
+import { tempDir } from './support/tmp';
+import * as fs from 'node:fs';
+
+eventStoreConformance('sqlite', async () => {
+  const tmp = tempDir();
+  const store = SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
+  return {
+    store,
+    dispose: async () => {
+      await store.close();
+      tmp.remove();
+    },
+  };
+});
+
+describe('SqliteEventStore', () => {
+  it('keeps what it acknowledged across a close and reopen', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'kronicle.db');
+    const store = SqliteEventStore.open({ file });
+    const ids = ['0b5e8a9c-58f0-4a42-9a4e-0f0b0e0f0a01', '0b5e8a9c-58f0-4a42-9a4e-0f0b0e0f0a02'];
+    const r = await store.append('s-1', ids.map((id) => ({ id, type: 'T', data: { id }, metadata: {} })), 'no_stream');
+    await store.close();
+    const again = SqliteEventStore.open({ file });
+    expect(await again.headPosition()).toBe(r.position);
+    expect((await again.readStream('s-1')).map((e) => e.id)).toEqual(ids);
+    await again.close();
+    tmp.remove();
+  });
+
+  it('refuses a second process on the same file with a clear error', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'kronicle.db');
+    const store = SqliteEventStore.open({ file });
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '-e', `
+        const { SqliteEventStore } = require(${JSON.stringify(path.resolve(__dirname, '../core/store/sqlite.ts'))});
+        try { SqliteEventStore.open({ file: ${JSON.stringify(file)} }); console.log('opened'); }
+        catch (e) { console.log(e.code + ': ' + e.message); }
+      `],
+      { encoding: 'utf8', cwd: path.resolve(__dirname, '..') },
+    );
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toMatch(/^StoreLocked: .*in use by another Kronicle process/);
+    await store.close();
+    tmp.remove();
+  });
+
+  it('refuses a file that is not a Kronicle log, and one from a newer schema', async () => {
+    const tmp = tempDir();
+    const junk = path.join(tmp.dir, 'junk.db');
+    fs.writeFileSync(junk, 'this is not sqlite at all, just some text that is long enough to be a header......');
+    expect(() => SqliteEventStore.open({ file: junk })).toThrow(StoreIncompatibleError);
+    const file = path.join(tmp.dir, 'newer.db');
+    const Database = require('better-sqlite3');
+    const db = new Database(file);
+    db.pragma('application_id = 1263685196');
+    db.pragma('user_version = 99');
+    db.close();
+    expect(() => SqliteEventStore.open({ file })).toThrow(/schema version 99/);
+    tmp.remove();
+  });
+
+  it('refuses an open lock-holder only while it lives', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'kronicle.db');
+    const first = SqliteEventStore.open({ file });
+    await first.close();
+    const second = SqliteEventStore.open({ file });
+    expect(second).toBeDefined();
+    await second.close();
+    expect(StoreLockedError).toBeDefined();
+    tmp.remove();
+  });
+});
