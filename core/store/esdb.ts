@@ -21,7 +21,6 @@ import {
   FORWARDS,
   START,
   type AllStreamResolvedEvent,
-  type EventType,
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import { Observable } from 'rxjs';
@@ -218,7 +217,9 @@ export class EsdbEventStore implements EventStore {
 }
 
 function toStored(resolved: ResolvedEvent | AllStreamResolvedEvent): StoredEvent | undefined {
-  const e = resolved.event as (EventType & { streamId: string; revision: bigint; created: Date; position?: { commit: bigint } }) | undefined;
+  const e = resolved.event as
+    | { id: string; type: string; streamId: string; revision: bigint; created: Date; data: unknown; metadata?: unknown; position?: { commit: bigint } }
+    | undefined;
   if (!e || isSystem(e) || !e.position) return undefined;
   const metadata = e.metadata;
   return {
