@@ -41,8 +41,9 @@ export function checkStreamName(stream: unknown): asserts stream is string {
 
 /**
  * Serialises a value that must be JSON, rejecting what JSON.stringify would silently change
- * (undefined, functions, symbols, bigints, NaN and Infinity, class instances such as Date,
- * cycles), so that what is read back is exactly what was appended.
+ * (undefined values other than absent properties, functions, symbols, bigints, NaN and
+ * Infinity, class instances such as Date, cycles), so that what is read back is exactly what
+ * was appended.
  */
 export function encodeJson(value: unknown, what: string): string {
   const seen = new Set<object>();
@@ -65,7 +66,8 @@ export function encodeJson(value: unknown, what: string): string {
           if (proto !== Object.prototype && proto !== null) {
             throw new InvalidEventError('InvalidJson', `${what}${path} is a ${proto?.constructor?.name ?? 'non-plain'} object, not JSON`);
           }
-          for (const [k, item] of Object.entries(v)) check(item, `${path}.${k}`);
+          // An undefined property is an absent one, in JSON and when read back: allowed.
+          for (const [k, item] of Object.entries(v)) if (item !== undefined) check(item, `${path}.${k}`);
         }
         seen.delete(v);
         return;

@@ -1,0 +1,180 @@
+/**
+ * Kronicle's event types: what can happen to an object.
+ *
+ * Where the Kubernetes API has a verb for a change the event is specific (PodBound,
+ * PodStatusReported, ReplicasScaled, NodeLeaseRenewed, NamespaceTerminationStarted,
+ * NamespaceFinalized). Other writes are generic — `<Kind>Created`, `<Kind>Updated`,
+ * `<Kind>StatusUpdated`, `<Kind>DeletionStarted`, `<Kind>Deleted` — and carry the full object.
+ * Diffs are not stored; replay computes them when asked.
+ *
+ * Every payload has a schema version in the envelope. Readers upcast older payloads step by
+ * step to the current version before decoding, so a log written today still replays after the
+ * types evolve; a payload newer than this code knows is refused, not guessed at.
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/Either';
+import { pipe } from 'fp-ts/function';
+import { kindSpec } from '../kinds';
+import type { KubeObject, PodStatus } from '../objects/codecs';
+import type { EventToAppend, JsonObject, JsonValue, StoredEvent } from '../store/port';
+import { EventMetadata, type Recorded, type WriteContext } from './envelope';
+
+export type GenericVerb = 'Created' | 'Updated' | 'StatusUpdated' | 'DeletionStarted' | 'Deleted';
+export const GENERIC_VERBS: readonly GenericVerb[] = ['Created', 'Updated', 'StatusUpdated', 'DeletionStarted', 'Deleted'];
+
+export type ObjectEvent =
+  | { readonly type: 'Created'; readonly kind: string; readonly object: KubeObject }
+  | { readonly type: 'Updated'; readonly kind: string; readonly object: KubeObject }
+  | { readonly type: 'StatusUpdated'; readonly kind: string; readonly status: JsonValue }
+  | { readonly type: 'DeletionStarted'; readonly kind: string; readonly deletionTimestamp: string; readonly gracePeriodSeconds: number }
+  | { readonly type: 'Deleted'; readonly kind: string; readonly object: KubeObject }
+  | { readonly type: 'PodBound'; readonly kind: 'Pod'; readonly nodeName: string; readonly boundAt: string }
+  | { readonly type: 'PodStatusReported'; readonly kind: 'Pod'; readonly status: PodStatus }
+  | { readonly type: 'ReplicasScaled'; readonly kind: 'ReplicationController'; readonly replicas: number }
+  | {
+      readonly type: 'NodeLeaseRenewed';
+      readonly kind: 'Lease';
+      readonly namespace: string;
+      readonly name: string;
+      readonly holderIdentity: string;
+      readonly renewTime: string;
+      readonly leaseDurationSeconds: number;
+    }
+  | { readonly type: 'NamespaceTerminationStarted'; readonly kind: 'Namespace'; readonly deletionTimestamp: string }
+  | { readonly type: 'NamespaceFinalized'; readonly kind: 'Namespace'; readonly finalizers: readonly string[] };
+
+export type ObjectEventType = ObjectEvent['type'];
+type SpecificType = Exclude<ObjectEventType, GenericVerb>;
+
+/** The kind each specific event belongs to. */
+const SPECIFIC_KIND: Record<SpecificType, string> = {
+  PodBound: 'Pod',
+  PodStatusReported: 'Pod',
+  ReplicasScaled: 'ReplicationController',
+  NodeLeaseRenewed: 'Lease',
+  NamespaceTerminationStarted: 'Namespace',
+  NamespaceFinalized: 'Namespace',
+};
+
+/** The type name as stored in the log. */
+export const storedTypeOf = (e: ObjectEvent): string =>
+  (GENERIC_VERBS as readonly string[]).includes(e.type) ? `${e.kind}${e.type}` : e.type;
+
+export function parseStoredType(type: string): { kind: string; verb: ObjectEventType } | undefined {
+  if (type in SPECIFIC_KIND) return { kind: SPECIFIC_KIND[type as SpecificType], verb: type as SpecificType };
+  for (const verb of GENERIC_VERBS) {
+    if (type.endsWith(verb)) {
+      const kind = type.slice(0, -verb.length);
+      if (kindSpec(kind)) return { kind, verb };
+    }
+  }
+  return undefined;
+}
+
+// Payload codecs, for reading. Objects were fully validated when written; reading checks the
+// shape the folds rely on (a metadata object), not every field again: replay speed matters.
+const StoredObject = new t.Type<KubeObject, KubeObject, unknown>(
+  'StoredObject',
+  (u): u is KubeObject => typeof u === 'object' && u !== null && typeof (u as { metadata?: unknown }).metadata === 'object',
+  (u, c) =>
+    typeof u === 'object' && u !== null && typeof (u as { metadata?: unknown }).metadata === 'object' && (u as { metadata?: unknown }).metadata !== null
+      ? t.success(u as KubeObject)
+      : t.failure(u, c, 'must be an object with metadata'),
+  t.identity,
+);
+
+const PAYLOADS: Record<ObjectEventType, t.Mixed> = {
+  Created: t.type({ object: StoredObject }),
+  Updated: t.type({ object: StoredObject }),
+  StatusUpdated: t.type({ status: t.unknown }),
+  DeletionStarted: t.type({ deletionTimestamp: t.string, gracePeriodSeconds: t.number }),
+  Deleted: t.type({ object: StoredObject }),
+  PodBound: t.type({ nodeName: t.string, boundAt: t.string }),
+  PodStatusReported: t.type({ status: t.UnknownRecord }),
+  ReplicasScaled: t.type({ replicas: t.number }),
+  NodeLeaseRenewed: t.type({ namespace: t.string, name: t.string, holderIdentity: t.string, renewTime: t.string, leaseDurationSeconds: t.number }),
+  NamespaceTerminationStarted: t.type({ deletionTimestamp: t.string }),
+  NamespaceFinalized: t.type({ finalizers: t.array(t.string) }),
+};
+
+/** Upcasters: for an event type, the function that lifts a payload from version v to v+1. */
+export type Upcasters = Readonly<Record<string, Readonly<Record<number, (data: JsonObject) => JsonObject>>>>;
+
+/** The current schema version of every event type's payload. */
+export const CURRENT_SCHEMA_VERSION = 1;
+
+/**
+ * The upcasters of the log's history. Empty while every payload is at version 1; when a payload
+ * changes, bump CURRENT_SCHEMA_VERSION and add the step from the old version here.
+ */
+export const UPCASTERS: Upcasters = {};
+
+export class EventDecodeError extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly position: bigint,
+    message: string,
+  ) {
+    super(`event ${eventId} at position ${position}: ${message}`);
+    this.name = 'EventDecodeError';
+  }
+}
+
+export interface UpcastOptions {
+  readonly upcasters?: Upcasters;
+  readonly currentVersion?: number;
+}
+
+/** Lifts a payload to the current schema version. */
+export function upcast(type: string, version: number, data: JsonObject, options: UpcastOptions = {}): E.Either<string, JsonObject> {
+  const current = options.currentVersion ?? CURRENT_SCHEMA_VERSION;
+  const steps = (options.upcasters ?? UPCASTERS)[type] ?? {};
+  if (version > current) return E.left(`schema version ${version} is newer than this Kronicle reads (${current})`);
+  let out = data;
+  for (let v = version; v < current; v++) {
+    const step = steps[v];
+    // No step registered means the payload did not change between these versions.
+    if (step) out = step(out);
+  }
+  return E.right(out);
+}
+
+/** A stored event as a domain event with its envelope. */
+export function decodeEvent(stored: StoredEvent, options: UpcastOptions = {}): E.Either<EventDecodeError, Recorded<ObjectEvent>> {
+  const fail = (m: string) => new EventDecodeError(stored.id, stored.position, m);
+  const parsed = parseStoredType(stored.type);
+  if (!parsed) return E.left(fail(`unknown event type ${stored.type}`));
+  return pipe(
+    EventMetadata.decode(stored.metadata),
+    E.mapLeft(() => fail('metadata is not an event envelope')),
+    E.chain((metadata) =>
+      pipe(
+        typeof stored.data === 'object' && stored.data !== null && !Array.isArray(stored.data)
+          ? upcast(stored.type, metadata.schemaVersion, stored.data as JsonObject, options)
+          : E.left('payload is not an object'),
+        E.chain((data) => E.mapLeft(() => `payload does not match ${stored.type}`)(PAYLOADS[parsed.verb].decode(data))),
+        E.mapLeft(fail),
+        E.map((payload) => ({
+          id: stored.id,
+          stream: stored.stream,
+          revision: stored.revision,
+          position: stored.position,
+          recordedAt: stored.recordedAt,
+          event: { ...(payload as object), type: parsed.verb, kind: parsed.kind } as ObjectEvent,
+          metadata,
+        })),
+      ),
+    ),
+  );
+}
+
+/** A domain event as an append request, with its id and envelope metadata. */
+export function encodeEvent(event: ObjectEvent, id: string, context: WriteContext): EventToAppend {
+  const { type: _type, kind: _kind, ...payload } = event;
+  return {
+    id,
+    type: storedTypeOf(event),
+    data: payload as unknown as JsonValue,
+    metadata: { ...(context as unknown as JsonObject), schemaVersion: CURRENT_SCHEMA_VERSION },
+  };
+}

@@ -1,0 +1,24 @@
+/** The domain, pure. Adapters live in core/store/ and are chosen by composition roots only. */
+export type { EventStore, EventToAppend, StoredEvent, AppendResult, ExpectedRevision, Position, Revision, JsonValue, JsonObject, ReadAllOptions, ReadStreamOptions, Direction } from './store/port';
+export { DEFAULT_READ_COUNT } from './store/port';
+export { StoreError, WrongExpectedVersionError, InvalidEventError, StoreUnavailableError, StoreLockedError, StoreIncompatibleError, StoreClosedError, isStoreError } from './store/errors';
+export type { StoreErrorCode, InvalidEventReason } from './store/errors';
+export { Actor, EventMetadata, SYSTEM_ACTOR, controllerActor, nodeActor } from './events/envelope';
+export type { Recorded, WriteContext } from './events/envelope';
+export { streamOf, parseStream, objectKey } from './events/streams';
+export type { ObjectKey } from './events/streams';
+export { decodeEvent, encodeEvent, upcast, parseStoredType, storedTypeOf, CURRENT_SCHEMA_VERSION, UPCASTERS, EventDecodeError } from './events/types';
+export type { ObjectEvent, ObjectEventType, GenericVerb, Upcasters, UpcastOptions } from './events/types';
+export { decide, evolve, evolveObject, initialState } from './deciders/object';
+export type { ObjectCommand, ObjectState, DecideContext, Decision, Preconditions } from './deciders/object';
+export { handleCommand, loadFromStream } from './shell';
+export type { CommandContext, CommandResult, IdSource, StateLoader } from './shell';
+export { KINDS, kindSpec, kindByResource, mustKindSpec, decodeObject } from './kinds';
+export type { KindSpec } from './kinds';
+export type { KubeObject } from './objects/codecs';
+export { rejection } from './rejection';
+export type { Rejection, RejectionReason } from './rejection';
+export type { FieldError, FieldErrorType } from './validation';
+export { parseQuantity, formatQuantity, canonicalQuantity, compareQuantities, addQuantities, subtractQuantities, mustParseQuantity, milliValue, value as quantityValue } from './quantity';
+export type { Quantity, QuantityFormat } from './quantity';
+export { deepEqual, rfc3339, rfc3339Micro } from './json';
