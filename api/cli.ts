@@ -22,7 +22,7 @@ const storeSpec = (value: string): string => {
 
 async function openAndProject(opts: StoreOptions, out: (line: string) => void): Promise<{ store: EventStore; projection: ClusterProjection }> {
   const dataDir = path.resolve(opts.dataDir);
-  const store = openStore(opts.store, dataDir);
+  const store = await openStore(opts.store, dataDir);
   const projection = new ClusterProjection({ onDecodeError: (e) => out(`warning: ${e.message}`) });
   const started = process.hrtime.bigint();
   const head = await store.headPosition();

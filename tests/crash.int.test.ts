@@ -66,7 +66,7 @@ describe('sqlite store under SIGKILL', () => {
       expect(acks.length).toBeGreaterThan(0);
       allAcks.push(...acks);
 
-      const store = SqliteEventStore.open({ file });
+      const store = await SqliteEventStore.open({ file });
       try {
         // Every acknowledged event, at the place it was acknowledged.
         for (const ack of allAcks) {

@@ -27,7 +27,7 @@ describe.each([
     'sqlite',
     async () => {
       const tmp = tempDir();
-      return { store: SqliteEventStore.open({ file: path.join(tmp.dir, 'k.db') }) as EventStore, done: tmp.remove };
+      return { store: await SqliteEventStore.open({ file: path.join(tmp.dir, 'k.db') }) as EventStore, done: tmp.remove };
     },
   ],
 ])('the command shell on %s', (_name, open) => {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 
 eventStoreConformance('sqlite', async () => {
   const tmp = tempDir();
-  const store = SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
+  const store = await SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
   return {
     store,
     dispose: async () => {
@@ -22,11 +22,11 @@ describe('SqliteEventStore', () => {
   it('keeps what it acknowledged across a close and reopen', async () => {
     const tmp = tempDir();
     const file = path.join(tmp.dir, 'kronicle.db');
-    const store = SqliteEventStore.open({ file });
+    const store = await SqliteEventStore.open({ file });
     const ids = ['0b5e8a9c-58f0-4a42-9a4e-0f0b0e0f0a01', '0b5e8a9c-58f0-4a42-9a4e-0f0b0e0f0a02'];
     const r = await store.append('s-1', ids.map((id) => ({ id, type: 'T', data: { id }, metadata: {} })), 'no_stream');
     await store.close();
-    const again = SqliteEventStore.open({ file });
+    const again = await SqliteEventStore.open({ file });
     expect(await again.headPosition()).toBe(r.position);
     expect((await again.readStream('s-1')).map((e) => e.id)).toEqual(ids);
     await again.close();
@@ -36,16 +36,11 @@ describe('SqliteEventStore', () => {
   it('refuses a second process on the same file with a clear error', async () => {
     const tmp = tempDir();
     const file = path.join(tmp.dir, 'kronicle.db');
-    const store = SqliteEventStore.open({ file });
-    const child = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '-e', `
-        const { SqliteEventStore } = require(${JSON.stringify(path.resolve(__dirname, '../core/store/sqlite.ts'))});
-        try { SqliteEventStore.open({ file: ${JSON.stringify(file)} }); console.log('opened'); }
-        catch (e) { console.log(e.code + ': ' + e.message); }
-      `],
-      { encoding: 'utf8', cwd: path.resolve(__dirname, '..') },
-    );
+    const store = await SqliteEventStore.open({ file });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/openStore.ts'), file], {
+      encoding: 'utf8',
+      cwd: path.resolve(__dirname, '..'),
+    });
     expect(child.stderr).toBe('');
     expect(child.stdout).toMatch(/^StoreLocked: .*in use by another Kronicle process/);
     await store.close();
@@ -56,26 +51,39 @@ describe('SqliteEventStore', () => {
     const tmp = tempDir();
     const junk = path.join(tmp.dir, 'junk.db');
     fs.writeFileSync(junk, 'this is not sqlite at all, just some text that is long enough to be a header......');
-    expect(() => SqliteEventStore.open({ file: junk })).toThrow(StoreIncompatibleError);
+    await expect(SqliteEventStore.open({ file: junk })).rejects.toBeInstanceOf(StoreIncompatibleError);
     const file = path.join(tmp.dir, 'newer.db');
     const Database = require('better-sqlite3');
     const db = new Database(file);
     db.pragma('application_id = 1263685196');
     db.pragma('user_version = 99');
     db.close();
-    expect(() => SqliteEventStore.open({ file })).toThrow(/schema version 99/);
+    await expect(SqliteEventStore.open({ file })).rejects.toThrow(/schema version 99/);
     tmp.remove();
   });
 
-  it('refuses an open lock-holder only while it lives', async () => {
+  it('holds the lock only while open: in-process, a second open fails, and succeeds after close', async () => {
     const tmp = tempDir();
     const file = path.join(tmp.dir, 'kronicle.db');
-    const first = SqliteEventStore.open({ file });
+    const first = await SqliteEventStore.open({ file });
+    await expect(SqliteEventStore.open({ file })).rejects.toBeInstanceOf(StoreLockedError);
     await first.close();
-    const second = SqliteEventStore.open({ file });
-    expect(second).toBeDefined();
+    const second = await SqliteEventStore.open({ file });
     await second.close();
-    expect(StoreLockedError).toBeDefined();
+    tmp.remove();
+  });
+
+  it('lets another process open the log once the holder has been killed', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'kronicle.db');
+    const holder = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/openStore.ts'), file, '--die'], {
+      encoding: 'utf8',
+      cwd: path.resolve(__dirname, '..'),
+    });
+    expect(holder.stdout).toBe('opened\n');
+    expect(holder.signal).toBe('SIGKILL');
+    const store = await SqliteEventStore.open({ file });
+    await store.close();
     tmp.remove();
   });
 });

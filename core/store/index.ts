@@ -13,7 +13,7 @@ export { EsdbEventStore, MemoryEventStore, SqliteEventStore };
 export const SQLITE_FILE_NAME = 'kronicle.db';
 
 /** `sqlite` (the default, in the data directory), `memory`, or an `esdb://…` connection string. */
-export function openStore(spec: string, dataDir: string): EventStore {
+export async function openStore(spec: string, dataDir: string): Promise<EventStore> {
   if (spec === 'sqlite') return SqliteEventStore.open({ file: path.join(dataDir, SQLITE_FILE_NAME) });
   if (spec === 'memory') return new MemoryEventStore();
   if (/^esdb(\+discover)?:\/\//.test(spec)) return new EsdbEventStore({ connectionString: spec });

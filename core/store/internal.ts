@@ -4,8 +4,12 @@
  * Internal to core/store: not re-exported.
  */
 import { Observable, type Subscribable } from 'rxjs';
-import { InvalidEventError, WrongExpectedVersionError } from './errors';
-import type { AppendResult, EventToAppend, ExpectedRevision, JsonObject, Position, Revision, StoredEvent } from './port';
+import { InvalidEventError } from './errors';
+import type { EncodedEvent } from './appendRules';
+import type { EventToAppend, ExpectedRevision, JsonObject, Position, StoredEvent } from './port';
+
+export { NO_STREAM_REVISION, expectationHolds, resolveRetry, wrongExpectedVersion } from './appendRules';
+export type { EncodedEvent, RecordedId } from './appendRules';
 
 /** Kubernetes' etcd request limit is 1.5 MiB; an object event carries one object and its envelope. */
 export const DEFAULT_MAX_EVENT_BYTES = 1_572_864;
@@ -15,14 +19,6 @@ export const MAX_EVENT_TYPE_LENGTH = 256;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** A proposed event after checking: ids normalised, JSON serialised once. */
-export interface EncodedEvent {
-  readonly id: string;
-  readonly type: string;
-  readonly data: string;
-  readonly metadata: string;
-}
 
 export function checkStreamName(stream: unknown): asserts stream is string {
   if (typeof stream !== 'string' || stream.length === 0) {
@@ -46,6 +42,45 @@ export function checkStreamName(stream: unknown): asserts stream is string {
  * was appended.
  */
 export function encodeJson(value: unknown, what: string): string {
+  // The common case, a valid value, is checked by a lean walk with no paths or allocations;
+  // only a value that fails it is walked again to say where and why.
+  if (isPlainJson(value, 0)) return JSON.stringify(value);
+  describeInvalidJson(value, what);
+  throw new InvalidEventError('InvalidJson', `${what} is not JSON`);
+}
+
+/** Deeper than this is refused: a cycle, or a payload no Kubernetes object needs. */
+const MAX_JSON_DEPTH = 512;
+
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object': {
+      if (v === null) return true;
+      if (depth > MAX_JSON_DEPTH) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v) {
+        const item = (v as Record<string, unknown>)[k];
+        if (item !== undefined && !isPlainJson(item, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Throws an InvalidEventError naming the first place a value is not JSON. */
+function describeInvalidJson(value: unknown, what: string): void {
   const seen = new Set<object>();
   const check = (v: unknown, path: string): void => {
     switch (typeof v) {
@@ -77,7 +112,7 @@ export function encodeJson(value: unknown, what: string): string {
     }
   };
   check(value, '');
-  return JSON.stringify(value);
+  throw new InvalidEventError('InvalidJson', `${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
 }
 
 /** Checks and serialises an append request; throws InvalidEventError and writes nothing. */
@@ -115,66 +150,10 @@ export function encodeAppend(
   });
 }
 
-/** -1n stands for "no stream". */
-export const NO_STREAM_REVISION = -1n;
-
-export function expectationHolds(expected: ExpectedRevision, current: Revision): boolean {
-  switch (expected) {
-    case 'any':
-      return true;
-    case 'no_stream':
-      return current === NO_STREAM_REVISION;
-    case 'stream_exists':
-      return current > NO_STREAM_REVISION;
-    default:
-      return current === expected;
-  }
-}
-
-export function wrongExpectedVersion(stream: string, expected: ExpectedRevision, current: Revision): WrongExpectedVersionError {
-  return new WrongExpectedVersionError(stream, expected, current === NO_STREAM_REVISION ? 'no_stream' : current);
-}
-
 export function checkExpectedRevision(expected: unknown): asserts expected is ExpectedRevision {
   if (expected === 'any' || expected === 'no_stream' || expected === 'stream_exists') return;
   if (typeof expected === 'bigint' && expected >= 0n) return;
   throw new InvalidEventError('InvalidJson', `expected revision must be "any", "no_stream", "stream_exists" or a revision >= 0, not ${String(expected)}`);
-}
-
-export interface RecordedId {
-  readonly stream: string;
-  readonly revision: Revision;
-  readonly position: Position;
-}
-
-/**
- * Idempotent retries: when the first event id of an append is already in the log, the append is
- * a retry of a request that was written. It is answered with the original result if every id
- * matches, in order, in the same stream, and the expectation held for the original write;
- * otherwise it is an error and nothing is written. Returns undefined for a new append.
- */
-export function resolveRetry(
-  stream: string,
-  events: readonly EncodedEvent[],
-  expected: ExpectedRevision,
-  lookup: (id: string) => RecordedId | undefined,
-): AppendResult | undefined {
-  const recorded = events.map((e) => lookup(e.id));
-  const first = recorded[0];
-  if (first === undefined) {
-    const clash = recorded.findIndex((r) => r !== undefined);
-    if (clash >= 0) throw new InvalidEventError('DuplicateEventId', `event ${clash}: id ${events[clash].id} is already in the log`);
-    return undefined;
-  }
-  recorded.forEach((r, i) => {
-    if (r === undefined || r.stream !== stream || r.revision !== first.revision + BigInt(i)) {
-      throw new InvalidEventError('DuplicateEventId', `event ${i}: id ${events[i].id} is already in the log, in another write`);
-    }
-  });
-  const before = first.revision - 1n;
-  if (!expectationHolds(expected, before)) throw wrongExpectedVersion(stream, expected, before);
-  const last = recorded[recorded.length - 1] as RecordedId;
-  return { nextExpectedRevision: last.revision, position: last.position };
 }
 
 export const parseMetadata = (text: string): JsonObject => JSON.parse(text) as JsonObject;

@@ -1,43 +1,36 @@
 /**
  * The embedded EventStore: one SQLite file (better-sqlite3) in the data directory.
  *
- * Durability: WAL journal with synchronous=FULL, so a commit returns only after the WAL is
- * fsynced; an append's promise resolves only after the commit that holds it.
+ * Threads: appends are written by a worker thread (sqliteWriter.ts) that owns the writing
+ * connection; reads use a read-only connection on the calling thread. SQLite's WAL lets the
+ * reader see every committed append while the writer works.
  *
- * Group commit: appends arriving in the same turn of the event loop are queued and written in one
- * transaction (one fsync). Each append in the group is checked and written inside its own
- * savepoint, so one append's conflict never affects another's, and each either writes all its
- * events or none.
+ * Durability: WAL with synchronous=FULL, so a commit returns only after the WAL is fsynced;
+ * an append's promise resolves only after the commit that holds it.
  *
- * One process at a time: the connection runs in EXCLUSIVE locking mode and takes the write lock on
- * open, so a second process opening the same file gets StoreLockedError. The lock is the kernel's
- * and dies with the process, so a crashed server never leaves a stale lock behind.
+ * Group commit: appends queue up here while the writer is busy; each time the writer finishes a
+ * batch, everything queued meanwhile goes to it as the next batch, written in one transaction.
+ * Under load batches grow, and the fsync of one batch overlaps the encoding of the next.
+ *
+ * One process at a time: a lock file beside the log (`<file>.lock`) is held with an EXCLUSIVE
+ * SQLite lock for the life of the store, so a second process gets StoreLockedError. The lock is
+ * the kernel's (fcntl) and dies with the process: a crashed server never leaves a stale lock.
  */
 import Database from 'better-sqlite3';
 import { Subject } from 'rxjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   InvalidEventError,
   StoreClosedError,
-  StoreError,
   StoreIncompatibleError,
   StoreLockedError,
   StoreUnavailableError,
+  WrongExpectedVersionError,
+  type InvalidEventReason,
 } from './errors';
-import {
-  DEFAULT_MAX_EVENT_BYTES,
-  NO_STREAM_REVISION,
-  checkExpectedRevision,
-  checkStreamName,
-  encodeAppend,
-  expectationHolds,
-  parseMetadata,
-  pullSubscription,
-  resolveRetry,
-  wrongExpectedVersion,
-  type EncodedEvent,
-} from './internal';
+import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, encodeAppend, parseMetadata, pullSubscription } from './internal';
 import {
   DEFAULT_READ_COUNT,
   type AppendResult,
@@ -49,10 +42,9 @@ import {
   type ReadStreamOptions,
   type StoredEvent,
 } from './port';
+import type { WriterAppend, WriterError, WriterOutcome, WriterRequest, WriterResponse } from './sqliteWriter';
 
-/** Bumped when the table layout changes; older files are migrated on open, newer ones refused. */
-export const SQLITE_SCHEMA_VERSION = 1;
-const APPLICATION_ID = 0x4b524e4c; // "KRNL"
+export { SQLITE_SCHEMA_VERSION } from './sqliteSchema';
 
 export interface SqliteStoreOptions {
   /** The database file. Its directory is created if missing. */
@@ -61,7 +53,8 @@ export interface SqliteStoreOptions {
   readonly maxEventBytes?: number;
 }
 
-interface Row {
+/** A row of the events table, as the reader returns it. */
+export interface EventRow {
   position: bigint;
   id: string;
   stream: string;
@@ -72,79 +65,117 @@ interface Row {
   metadata: string;
 }
 
-interface PendingAppend {
-  readonly stream: string;
-  readonly events: readonly EncodedEvent[];
-  readonly expected: ExpectedRevision;
+interface PendingAppend extends WriterAppend {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
 
+const TOP = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The writer's compiled form in dist/, or its TypeScript source (run through tsx) in a checkout. */
+function startWriterThread(file: string): Worker {
+  const js = path.join(__dirname, 'sqliteWriter.js');
+  const workerData = { kronicleSqliteWriter: file };
+  if (fs.existsSync(js)) return new Worker(js, { workerData });
+  // From source (tests, benchmarks): tsx, a development dependency, compiles the writer.
+  const ts = path.join(__dirname, 'sqliteWriter.ts');
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(ts)});`, { eval: true, workerData });
+}
+
+function fromWire(e: WriterError): Error {
+  switch (e.code) {
+    case 'WrongExpectedVersion':
+      return new WrongExpectedVersionError(e.stream ?? '', e.expected ?? 'any', e.actual ?? 'no_stream');
+    case 'InvalidEvent':
+      return new InvalidEventError((e.reason ?? 'InvalidJson') as InvalidEventReason, e.message);
+    case 'StoreIncompatible':
+      return new StoreIncompatibleError(e.message);
+    default:
+      if (e.sqliteCode === 'SQLITE_CONSTRAINT_UNIQUE' || e.sqliteCode === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        return new InvalidEventError('DuplicateEventId', e.message);
+      }
+      if (e.sqliteCode === 'SQLITE_NOTADB' || e.sqliteCode === 'SQLITE_CORRUPT') {
+        return new StoreIncompatibleError(`not a Kronicle log (${e.message})`);
+      }
+      return new StoreUnavailableError(`SQLite: ${e.message}`);
+  }
+}
+
+function holdLock(file: string): Database.Database {
+  const lockFile = `${file}.lock`;
+  const lock = new Database(lockFile, { timeout: 0 });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (err) {
+    lock.close();
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new StoreLockedError(`${file} is in use by another Kronicle process; stop it or use another data directory`);
+    }
+    throw new StoreUnavailableError(`cannot lock ${lockFile}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export class SqliteEventStore implements EventStore {
   readonly description: string;
-  private readonly db: Database.Database;
   private readonly clock: () => Date;
   private readonly maxEventBytes: number;
   private readonly appended = new Subject<void>();
   private queue: PendingAppend[] = [];
-  private flushScheduled = false;
+  private inFlight: { seq: number; batch: PendingAppend[] } | undefined;
+  private seq = 0;
   private closed = false;
-  private readonly stmt: ReturnType<SqliteEventStore['prepare']>;
+  private drained: Array<() => void> = [];
+  private readonly stmt: ReturnType<typeof prepareReads>;
 
-  private constructor(db: Database.Database, options: SqliteStoreOptions) {
-    this.db = db;
+  private constructor(
+    private readonly reader: Database.Database,
+    private readonly writer: Worker,
+    private readonly lock: Database.Database,
+    options: SqliteStoreOptions,
+  ) {
     this.description = `sqlite:${options.file}`;
     this.clock = options.clock ?? (() => new Date());
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-    this.stmt = this.prepare();
+    this.stmt = prepareReads(reader);
+    writer.on('message', (m: WriterResponse) => {
+      if (m.op === 'appended') this.settle(m.seq, m.outcomes);
+    });
+    writer.on('error', (err) => this.failAll(new StoreUnavailableError(`the SQLite writer failed: ${err.message}`, { cause: err })));
+    writer.on('exit', () => {
+      if (!this.closed) this.failAll(new StoreUnavailableError('the SQLite writer stopped'));
+    });
   }
 
-  static open(options: SqliteStoreOptions): SqliteEventStore {
-    fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
-    let db: Database.Database;
+  static async open(options: SqliteStoreOptions): Promise<SqliteEventStore> {
+    const file = path.resolve(options.file);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const lock = holdLock(file);
+    let writer: Worker | undefined;
     try {
-      db = new Database(options.file, { timeout: 250 });
+      writer = startWriterThread(file);
+      await new Promise<void>((resolve, reject) => {
+        const w = writer as Worker;
+        const onMessage = (m: WriterResponse) => {
+          w.off('error', onError);
+          w.off('message', onMessage);
+          if (m.op === 'ready') resolve();
+          else if (m.op === 'failed') reject(fromWire(m.error));
+        };
+        const onError = (err: Error) => reject(new StoreUnavailableError(`cannot start the SQLite writer: ${err.message}`, { cause: err }));
+        w.on('message', onMessage);
+        w.once('error', onError);
+      });
+      const reader = new Database(file, { readonly: true, fileMustExist: true });
+      reader.defaultSafeIntegers(true);
+      return new SqliteEventStore(reader, writer, lock, { ...options, file });
     } catch (err) {
-      throw new StoreUnavailableError(`cannot open ${options.file}: ${(err as Error).message}`, { cause: err });
+      await writer?.terminate();
+      lock.close();
+      throw err;
     }
-    try {
-      db.defaultSafeIntegers(true);
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      migrate(db, options.file);
-      // Take the write lock now, and keep it: EXCLUSIVE mode never releases it until close.
-      db.exec('BEGIN IMMEDIATE; COMMIT');
-    } catch (err) {
-      db.close();
-      if (err instanceof StoreError) throw err;
-      const code = (err as { code?: string }).code;
-      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-        throw new StoreLockedError(`${options.file} is in use by another Kronicle process; stop it or use another data directory`);
-      }
-      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-        throw new StoreIncompatibleError(`${options.file} is not a Kronicle log (${(err as Error).message})`);
-      }
-      throw new StoreUnavailableError(`cannot open ${options.file}: ${(err as Error).message}`, { cause: err });
-    }
-    return new SqliteEventStore(db, options);
-  }
-
-  private prepare() {
-    const db = this.db;
-    return {
-      insert: db.prepare(
-        'INSERT INTO events (id, stream, revision, type, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      streamRevision: db.prepare('SELECT max(revision) AS r FROM events WHERE stream = ?').pluck(),
-      byId: db.prepare('SELECT stream, revision, position FROM events WHERE id = ?'),
-      head: db.prepare('SELECT max(position) FROM events').pluck(),
-      after: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
-      forwards: db.prepare('SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?'),
-      backwards: db.prepare('SELECT * FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?'),
-      streamForwards: db.prepare('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?'),
-      streamBackwards: db.prepare('SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'),
-    };
   }
 
   append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -154,69 +185,49 @@ export class SqliteEventStore implements EventStore {
       const encoded = encodeAppend(stream, events, this.maxEventBytes);
       return new Promise((resolve, reject) => {
         this.queue.push({ stream, events: encoded, expected, resolve, reject });
-        if (!this.flushScheduled) {
-          this.flushScheduled = true;
-          setImmediate(() => this.flush());
-        }
+        // Appends made in the same turn of the event loop go out together.
+        if (!this.inFlight && this.queue.length === 1) setImmediate(() => this.send());
       });
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Writes every queued append in one transaction, then settles their promises. */
-  private flush(): void {
-    this.flushScheduled = false;
+  private send(): void {
+    if (this.inFlight || this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    if (batch.length === 0) return;
-    if (this.closed) {
-      for (const p of batch) p.reject(new StoreClosedError(this.description));
-      return;
-    }
-    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-      const recordedAt = BigInt(this.clock().getTime());
-      for (const p of batch) {
-        this.db.exec('SAVEPOINT one_append');
-        try {
-          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt) });
-          this.db.exec('RELEASE one_append');
-        } catch (err) {
-          this.db.exec('ROLLBACK TO one_append; RELEASE one_append');
-          outcomes.push({ ok: false, error: translate(err) });
-        }
-      }
-      this.db.exec('COMMIT');
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      const error = new StoreUnavailableError(`append to ${this.description} failed: ${(err as Error).message}`, { cause: err });
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (o.ok) p.resolve(o.result);
-      else p.reject(o.error);
-    });
-    if (outcomes.some((o) => o.ok)) this.appended.next();
+    const seq = ++this.seq;
+    this.inFlight = { seq, batch };
+    const request: WriterRequest = {
+      op: 'append',
+      seq,
+      recordedAt: BigInt(this.clock().getTime()),
+      appends: batch.map(({ stream, events, expected }) => ({ stream, events, expected })),
+    };
+    this.writer.postMessage(request);
   }
 
-  private writeOne(p: PendingAppend, recordedAt: bigint): AppendResult {
-    const retry = resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as Row | undefined);
-    if (retry) return retry;
-    const r = this.stmt.streamRevision.get(p.stream) as bigint | null;
-    const current = r ?? NO_STREAM_REVISION;
-    if (!expectationHolds(p.expected, current)) throw wrongExpectedVersion(p.stream, p.expected, current);
-    let revision = current;
-    let position = 0n;
-    for (const e of p.events) {
-      revision += 1n;
-      const info = this.stmt.insert.run(e.id, p.stream, revision, e.type, recordedAt, e.data, e.metadata);
-      position = BigInt(info.lastInsertRowid);
-    }
-    return { nextExpectedRevision: revision, position };
+  private settle(seq: number, outcomes: readonly WriterOutcome[]): void {
+    const flight = this.inFlight;
+    if (!flight || flight.seq !== seq) return;
+    this.inFlight = undefined;
+    flight.batch.forEach((p, i) => {
+      const o = outcomes[i];
+      if (o.ok) p.resolve(o.result);
+      else p.reject(fromWire(o.error));
+    });
+    if (outcomes.some((o) => o.ok)) this.appended.next();
+    if (this.queue.length > 0) this.send();
+    else for (const d of this.drained.splice(0)) d();
+  }
+
+  private failAll(error: Error): void {
+    const pending = [...(this.inFlight?.batch ?? []), ...this.queue];
+    this.inFlight = undefined;
+    this.queue = [];
+    for (const p of pending) p.reject(error);
+    for (const d of this.drained.splice(0)) d();
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly StoredEvent[]> {
@@ -225,30 +236,28 @@ export class SqliteEventStore implements EventStore {
     const max = options.maxCount ?? DEFAULT_READ_COUNT;
     const rows =
       options.direction === 'backwards'
-        ? this.stmt.streamBackwards.all(stream, options.fromRevision ?? BigInt(Number.MAX_SAFE_INTEGER), max)
+        ? this.stmt.streamBackwards.all(stream, options.fromRevision ?? TOP, max)
         : this.stmt.streamForwards.all(stream, options.fromRevision ?? 0n, max);
-    return (rows as Row[]).map(toStored);
+    return (rows as EventRow[]).map(toStored);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<readonly StoredEvent[]> {
     this.ensureOpen();
     const max = options.maxCount ?? DEFAULT_READ_COUNT;
-    const top = BigInt(Number.MAX_SAFE_INTEGER);
     const rows =
       options.direction === 'backwards'
-        ? this.stmt.backwards.all(options.from ?? top, options.to ?? 0n, max)
-        : this.stmt.forwards.all(options.from ?? 0n, options.to ?? top, max);
-    return (rows as Row[]).map(toStored);
+        ? this.stmt.backwards.all(options.from ?? TOP, options.to ?? 0n, max)
+        : this.stmt.forwards.all(options.from ?? 0n, options.to ?? TOP, max);
+    return (rows as EventRow[]).map(toStored);
   }
 
   /**
-   * Reads forwards from the position after `after` without building StoredEvent objects for
-   * the caller's own decoding: the hot path of full replays.
+   * Rows after `after` up to `to`, as stored (JSON still in text): the hot path of full replays,
+   * which decode only what they need.
    */
-  *iterateRaw(after: Position, to?: Position): Generator<Row> {
+  *iterateRows(after: Position, to: Position = TOP): Generator<EventRow> {
     this.ensureOpen();
-    const stmt = this.db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position');
-    yield* stmt.iterate(after, to ?? BigInt(Number.MAX_SAFE_INTEGER)) as Iterable<Row>;
+    yield* this.stmt.range.iterate(after, to) as Iterable<EventRow>;
   }
 
   async headPosition(): Promise<Position> {
@@ -261,7 +270,7 @@ export class SqliteEventStore implements EventStore {
       from,
       (after, limit) => {
         this.ensureOpen();
-        return (this.stmt.after.all(after, limit) as Row[]).map(toStored);
+        return (this.stmt.after.all(after, limit) as EventRow[]).map(toStored);
       },
       this.appended,
     );
@@ -269,11 +278,21 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Let queued appends finish first: an append that was accepted is never dropped by close.
-    if (this.queue.length > 0) this.flush();
+    // Appends already accepted are written before the store closes: none is dropped.
+    if (this.inFlight || this.queue.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.drained.push(resolve);
+        this.send();
+      });
+    }
     this.closed = true;
     this.appended.complete();
-    this.db.close();
+    await new Promise<void>((resolve) => {
+      this.writer.once('exit', () => resolve());
+      this.writer.postMessage({ op: 'close' } satisfies WriterRequest);
+    });
+    this.reader.close();
+    this.lock.close();
   }
 
   private ensureOpen(): void {
@@ -281,7 +300,19 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-function toStored(row: Row): StoredEvent {
+function prepareReads(db: Database.Database) {
+  return {
+    head: db.prepare('SELECT max(position) FROM events').pluck(),
+    after: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+    range: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position'),
+    forwards: db.prepare('SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?'),
+    backwards: db.prepare('SELECT * FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?'),
+    streamForwards: db.prepare('SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision LIMIT ?'),
+    streamBackwards: db.prepare('SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision <= ? ORDER BY revision DESC LIMIT ?'),
+  };
+}
+
+export function toStored(row: EventRow): StoredEvent {
   return {
     id: row.id,
     type: row.type,
@@ -292,46 +323,4 @@ function toStored(row: Row): StoredEvent {
     data: JSON.parse(row.data),
     metadata: parseMetadata(row.metadata),
   };
-}
-
-function translate(err: unknown): unknown {
-  if (err instanceof StoreError) return err;
-  const code = (err as { code?: string }).code;
-  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    return new InvalidEventError('DuplicateEventId', (err as Error).message);
-  }
-  return new StoreUnavailableError((err as Error).message, { cause: err });
-}
-
-function migrate(db: Database.Database, file: string): void {
-  const appId = Number(db.pragma('application_id', { simple: true }));
-  const version = Number(db.pragma('user_version', { simple: true }));
-  const tables = Number(db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get());
-  if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
-    throw new StoreIncompatibleError(`${file} is an SQLite file but not a Kronicle log`);
-  }
-  if (version > SQLITE_SCHEMA_VERSION) {
-    throw new StoreIncompatibleError(
-      `${file} has log schema version ${version}; this Kronicle reads up to ${SQLITE_SCHEMA_VERSION}: upgrade Kronicle`,
-    );
-  }
-  if (version === SQLITE_SCHEMA_VERSION) return;
-  db.transaction(() => {
-    // Version 0 -> 1: the initial layout. Later versions add steps here, each in this transaction.
-    db.exec(`
-      CREATE TABLE events (
-        position    INTEGER PRIMARY KEY,
-        id          TEXT    NOT NULL UNIQUE,
-        stream      TEXT    NOT NULL,
-        revision    INTEGER NOT NULL,
-        type        TEXT    NOT NULL,
-        recorded_at INTEGER NOT NULL,
-        data        TEXT    NOT NULL,
-        metadata    TEXT    NOT NULL,
-        UNIQUE (stream, revision)
-      );
-    `);
-    db.pragma(`application_id = ${APPLICATION_ID}`);
-    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
-  })();
 }

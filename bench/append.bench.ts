@@ -1,0 +1,80 @@
+/**
+ * Durable single-event appends, 1 and 64 concurrent appenders:
+ *  - the sqlite store (group commit), beside the floor measured in the same run: raw
+ *    better-sqlite3 inserts of the same bytes, one synchronous (fsynced) transaction per event;
+ *  - the esdb adapter through the in-process EventStoreDB stand-in, to size the gRPC path.
+ *
+ * Run: npx tsx bench/append.bench.ts [eventsPerRun]
+ */
+import Database from 'better-sqlite3';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { uuidV7Source } from '../core/ids';
+import { SqliteEventStore } from '../core/store/sqlite';
+import { EsdbEventStore } from '../core/store/esdb';
+import type { EventStore, EventToAppend, JsonValue } from '../core/store/port';
+import { EsdbStandIn } from '../tests/esdb/standIn';
+import { fmt, report, seconds, syntheticPod, tmpDir } from './support';
+
+const N = Number(process.argv[2] ?? 20_000);
+const payload = { object: syntheticPod(1, 1024) } as unknown as JsonValue;
+// Kronicle's own event ids (time-ordered UUIDv7), as the command shell makes them.
+const ids = uuidV7Source();
+const metadata = { schemaVersion: 1, actor: { kind: 'user', name: 'bench' } };
+const event = (): EventToAppend => ({ id: ids.uuid(), type: 'PodUpdated', data: payload, metadata });
+
+async function appendRate(store: EventStore, appenders: number, total: number): Promise<number> {
+  const per = Math.ceil(total / appenders);
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: appenders }, async (_, a) => {
+      for (let i = 0; i < per; i++) await store.append(`Pod-bench/a${a}-${i % 100}`, [event()], 'any');
+    }),
+  );
+  return (per * appenders) / seconds(start);
+}
+
+function rawFloor(file: string, total: number): number {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE events (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, revision INTEGER NOT NULL, type TEXT NOT NULL, recorded_at INTEGER NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, UNIQUE (stream, revision))');
+  const insert = db.prepare('INSERT INTO events (id, stream, revision, type, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const one = db.transaction((i: number) => insert.run(randomUUID(), `Pod-bench/p${i}`, 0, 'PodUpdated', Date.now(), JSON.stringify(payload), JSON.stringify(metadata)));
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < total; i++) one(i);
+  const rate = total / seconds(start);
+  db.close();
+  return rate;
+}
+
+async function main(): Promise<void> {
+  const tmp = tmpDir();
+  try {
+    const floor = rawFloor(path.join(tmp.dir, 'raw.db'), Math.min(N, 5000));
+    const sqlite = await SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
+    const s1 = await appendRate(sqlite, 1, Math.min(N, 5000));
+    const s64 = await appendRate(sqlite, 64, N);
+    await sqlite.close();
+
+    const server = new EsdbStandIn();
+    await server.start();
+    const esdb = new EsdbEventStore({ connectionString: server.connectionString });
+    const e1 = await appendRate(esdb, 1, Math.min(N, 2000));
+    const e64 = await appendRate(esdb, 64, Math.min(N, 10_000));
+    await esdb.close();
+    await server.stop();
+
+    report(`Durable appends, ~1 KiB events (${new Date().toISOString().slice(0, 10)}, ${N} events per 64-appender run)`, [
+      ['floor: raw better-sqlite3, one fsynced transaction per event', `${fmt(floor)} events/s`],
+      ['sqlite store, 1 appender', `${fmt(s1)} events/s (${(s1 / floor).toFixed(2)}× floor)`],
+      ['sqlite store, 64 appenders (group commit)', `${fmt(s64)} events/s (${(s64 / floor).toFixed(2)}× floor)`],
+      ['esdb adapter → in-process stand-in, 1 appender', `${fmt(e1)} events/s`],
+      ['esdb adapter → in-process stand-in, 64 appenders', `${fmt(e64)} events/s`],
+    ]);
+  } finally {
+    tmp.remove();
+  }
+}
+
+void main();

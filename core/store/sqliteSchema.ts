@@ -1,0 +1,61 @@
+/**
+ * The SQLite log's layout and its migrations. Used by the writer thread, which alone changes
+ * the file; the reader connection only reads.
+ */
+import type Database from 'better-sqlite3';
+import { StoreIncompatibleError } from './errors';
+
+/** Bumped when the table layout changes; older files are migrated on open, newer ones refused. */
+export const SQLITE_SCHEMA_VERSION = 1;
+export const APPLICATION_ID = 0x4b524e4c; // "KRNL"
+
+/** Durability and WAL settings for the writing connection. */
+export function configureWriter(db: Database.Database): void {
+  db.defaultSafeIntegers(true);
+  db.pragma('journal_mode = WAL');
+  // A commit returns only after the WAL is fsynced: an acknowledged append survives power loss.
+  db.pragma('synchronous = FULL');
+  // Checkpoint the WAL less often than the default 1,000 pages: each checkpoint is an extra
+  // fsync of the database inside some unlucky commit.
+  db.pragma('wal_autocheckpoint = 4000');
+}
+
+export function migrate(db: Database.Database, file: string): void {
+  const appId = Number(db.pragma('application_id', { simple: true }));
+  const version = Number(db.pragma('user_version', { simple: true }));
+  const tables = Number(db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get());
+  if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
+    throw new StoreIncompatibleError(`${file} is an SQLite file but not a Kronicle log`);
+  }
+  if (version > SQLITE_SCHEMA_VERSION) {
+    throw new StoreIncompatibleError(
+      `${file} has log schema version ${version}; this Kronicle reads up to ${SQLITE_SCHEMA_VERSION}: upgrade Kronicle`,
+    );
+  }
+  if (version === SQLITE_SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Version 0 -> 1: the initial layout. Later versions add steps here, each in this transaction.
+    // `streams` gives each stream a small integer id, so the per-stream index holds integers
+    // (cheap to insert at random) rather than names; `events.stream` keeps the name for reads.
+    db.exec(`
+      CREATE TABLE streams (
+        id   INTEGER PRIMARY KEY,
+        name TEXT    NOT NULL UNIQUE
+      );
+      CREATE TABLE events (
+        position    INTEGER PRIMARY KEY,
+        id          TEXT    NOT NULL UNIQUE,
+        stream      TEXT    NOT NULL,
+        stream_id   INTEGER NOT NULL REFERENCES streams (id),
+        revision    INTEGER NOT NULL,
+        type        TEXT    NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        data        TEXT    NOT NULL,
+        metadata    TEXT    NOT NULL,
+        UNIQUE (stream_id, revision)
+      );
+    `);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+  })();
+}
