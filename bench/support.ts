@@ -57,3 +57,46 @@ export function report(title: string, rows: Array<[string, string]>): void {
   console.log('| measure | value |\n| --- | --- |');
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 }
+
+/**
+ * Writes a log of `pods` pods with `eventsPerPod` events each (a PodCreated, then PodUpdated
+ * events carrying the full object, each about `bytes` of JSON) straight into a Kronicle SQLite
+ * file, in large transactions: the layout and payloads the store writes, without the cost of a
+ * million durable appends. Returns the number of events written.
+ */
+export async function seedSqliteLog(file: string, pods: number, eventsPerPod: number, bytes = 1024): Promise<number> {
+  const { SqliteEventStore } = await import('../core/store/sqlite');
+  const { encodeEvent } = await import('../core/events/types');
+  const { uuidV7Source } = await import('../core/ids');
+  const { default: Database } = await import('better-sqlite3');
+  await (await SqliteEventStore.open({ file })).close();
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const ids = uuidV7Source();
+  const insertStream = db.prepare('INSERT INTO streams (name) VALUES (?)');
+  const insert = db.prepare('INSERT INTO events (id, stream, stream_id, revision, type, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const write = { actor: { kind: 'user' as const, name: 'bench' }, requestId: 'bench' };
+  const pod0 = Array.from({ length: pods }, (_, i) => syntheticPod(i, bytes));
+  let n = 0;
+  const streamIds: bigint[] = [];
+  db.transaction(() => {
+    for (let i = 0; i < pods; i++) {
+      const m = pod0[i].metadata;
+      streamIds.push(BigInt(insertStream.run(`Pod-${m.namespace}/${m.name}`).lastInsertRowid));
+    }
+  })();
+  for (let round = 0; round < eventsPerPod; round++) {
+    db.transaction(() => {
+      for (let i = 0; i < pods; i++) {
+        const base = pod0[i];
+        const object = round === 0 ? base : { ...base, status: { ...(base.status as object), message: `round ${round}`, observed: round } };
+        const e = encodeEvent({ type: round === 0 ? 'Created' : 'Updated', kind: 'Pod', object }, ids.uuid(), write);
+        insert.run(e.id, `Pod-${base.metadata.namespace}/${base.metadata.name}`, streamIds[i], round, e.type, Date.now(), JSON.stringify(e.data), JSON.stringify(e.metadata));
+        n++;
+      }
+    })();
+  }
+  db.close();
+  return n;
+}

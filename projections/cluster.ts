@@ -17,8 +17,8 @@
 import * as E from 'fp-ts/Either';
 import { Subject, asyncScheduler, defer, retry, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { evolveObject } from '../core/deciders/object';
+import { shareUnchanged } from '../core/json';
 import type { Recorded } from '../core/events/envelope';
-import { objectKey, parseStream } from '../core/events/streams';
 import { decodeEvent, type EventDecodeError, type ObjectEvent, type UpcastOptions } from '../core/events/types';
 import { KINDS } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
@@ -76,8 +76,8 @@ export class ClusterProjection {
   }
 
   /** The fold step. Events at or before the current position are ignored (idempotent replays). */
-  apply(stored: StoredEvent): Change | undefined {
-    if (stored.position <= this._position) return undefined;
+  apply(stored: StoredEvent): void {
+    if (stored.position <= this._position) return;
     const decoded = decodeEvent(stored, this.options);
     let change: Change | undefined;
     if (E.isRight(decoded)) change = this.applyRecorded(decoded.right);
@@ -87,26 +87,27 @@ export class ClusterProjection {
     }
     this.advance(stored.position);
     if (change) this.changeSubject.next(change);
-    return change;
   }
 
+  /** Applies a decoded event; returns the change (built only when someone is listening). */
   private applyRecorded(rec: Recorded<ObjectEvent>): Change | undefined {
-    const key = parseStream(rec.stream);
-    const store = key && this.stores.get(key.kind);
-    if (!key || !store) return undefined;
-    const k = objectKey(key.namespace, key.name);
-    const prev = store.get(key.namespace, key.name);
-    const next = evolveObject(prev?.object as KubeObject | undefined, rec);
+    const store = this.stores.get(rec.event.kind);
+    if (!store) return undefined;
+    const prev = store.getByStream(rec.stream);
+    const evolved = evolveObject(prev?.object as KubeObject | undefined, rec);
+    const next = evolved && prev ? shareUnchanged(prev.object, evolved) : evolved;
     if (next) {
       const entry: StoredObject = { object: next, position: rec.position, revision: rec.revision };
-      store.put(k, entry);
-      return { type: prev ? 'MODIFIED' : 'ADDED', kind: key.kind, object: next, position: rec.position, event: rec };
+      store.put(rec.stream, entry);
+      if (!this.changeSubject.observed) return undefined;
+      return { type: prev ? 'MODIFIED' : 'ADDED', kind: rec.event.kind, object: next, position: rec.position, event: rec };
     }
     if (!prev) return undefined;
-    store.put(k, undefined);
+    store.put(rec.stream, undefined);
+    if (!this.changeSubject.observed) return undefined;
     const last = rec.event.type === 'Deleted' ? rec.event.object : (prev.object as KubeObject);
     const object = { ...last, metadata: { ...last.metadata, resourceVersion: rec.position.toString() } };
-    return { type: 'DELETED', kind: key.kind, object, position: rec.position, event: rec };
+    return { type: 'DELETED', kind: rec.event.kind, object, position: rec.position, event: rec };
   }
 
   private advance(position: Position): void {

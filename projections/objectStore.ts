@@ -8,7 +8,7 @@
  * last event that changed it.
  */
 import type { KubeObject } from '../core/objects/codecs';
-import { objectKey } from '../core/events/streams';
+import { streamOf } from '../core/events/streams';
 import { fieldValue, matchesFields, matchesLabels, type FieldSelector, type LabelSelector } from './selectors';
 
 export type DeepReadonly<T> = T extends (infer U)[]
@@ -62,19 +62,23 @@ export class ObjectStore {
   }
 
   get(namespace: string | undefined, name: string): StoredObject | undefined {
-    return this.objects.get(objectKey(namespace, name));
+    return this.objects.get(streamOf({ kind: this.kind, namespace, name }));
   }
 
-  /** Sets (or with undefined, removes) the object at a key, keeping the indexes in step. */
+  /** By the object's stream name, the key objects are held under. */
+  getByStream(stream: string): StoredObject | undefined {
+    return this.objects.get(stream);
+  }
+
+  /**
+   * Sets (or with undefined, removes) the object of a stream, keeping the indexes in step.
+   * Objects are keyed by their stream name: the log already holds it as one flat string.
+   */
   put(key: string, next: StoredObject | undefined): void {
     const prev = this.objects.get(key);
-    if (prev) this.unindex(key, prev.object);
-    if (next) {
-      this.objects.set(key, next);
-      this.index(key, next.object);
-    } else {
-      this.objects.delete(key);
-    }
+    if (next) this.objects.set(key, next);
+    else this.objects.delete(key);
+    this.reindex(key, prev?.object, next?.object);
   }
 
   /** The matching objects, sorted by namespace and name (the order Kubernetes lists in). */
@@ -119,25 +123,43 @@ export class ObjectStore {
     return sets.reduce((a, b) => (b.size < a.size ? b : a));
   }
 
-  private index(key: string, o: DeepReadonly<KubeObject>): void {
-    addTo(this.byNamespace, o.metadata.namespace ?? '', key);
-    for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
-      let idx = this.byLabel.get(k);
-      if (!idx) this.byLabel.set(k, (idx = new Map()));
-      addTo(idx, v, key);
+  /**
+   * Moves a key between index entries for what changed between two versions of its object.
+   * Most changes (status, annotations) touch no indexed value, and then cost nothing here.
+   */
+  private reindex(key: string, prev: DeepReadonly<KubeObject> | undefined, next: DeepReadonly<KubeObject> | undefined): void {
+    const pns = prev ? prev.metadata.namespace ?? '' : undefined;
+    const nns = next ? next.metadata.namespace ?? '' : undefined;
+    if (pns !== nns) {
+      if (pns !== undefined) removeFrom(this.byNamespace, pns, key);
+      if (nns !== undefined) addTo(this.byNamespace, nns, key);
     }
-    for (const [field, idx] of this.byField) addTo(idx, fieldValue(this.kind, o as KubeObject, field), key);
-  }
-
-  private unindex(key: string, o: DeepReadonly<KubeObject>): void {
-    removeFrom(this.byNamespace, o.metadata.namespace ?? '', key);
-    for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
-      const idx = this.byLabel.get(k);
-      if (!idx) continue;
-      removeFrom(idx, v, key);
-      if (idx.size === 0) this.byLabel.delete(k);
+    const pl = prev?.metadata.labels ?? undefined;
+    const nl = next?.metadata.labels ?? undefined;
+    if (pl !== nl) {
+      for (const k in pl ?? {}) {
+        const v = (pl as Record<string, string>)[k];
+        if (nl && (nl as Record<string, string>)[k] === v) continue;
+        const idx = this.byLabel.get(k);
+        if (!idx) continue;
+        removeFrom(idx, v, key);
+        if (idx.size === 0) this.byLabel.delete(k);
+      }
+      for (const k in nl ?? {}) {
+        const v = (nl as Record<string, string>)[k];
+        if (pl && (pl as Record<string, string>)[k] === v) continue;
+        let idx = this.byLabel.get(k);
+        if (!idx) this.byLabel.set(k, (idx = new Map()));
+        addTo(idx, v, key);
+      }
     }
-    for (const [field, idx] of this.byField) removeFrom(idx, fieldValue(this.kind, o as KubeObject, field), key);
+    for (const [field, idx] of this.byField) {
+      const pv = prev ? fieldValue(this.kind, prev as KubeObject, field) : undefined;
+      const nv = next ? fieldValue(this.kind, next as KubeObject, field) : undefined;
+      if (pv === nv) continue;
+      if (pv !== undefined) removeFrom(idx, pv, key);
+      if (nv !== undefined) addTo(idx, nv, key);
+    }
   }
 }
 

@@ -103,8 +103,18 @@ export interface FieldRequirement {
 }
 export type FieldSelector = readonly FieldRequirement[];
 
-const get = (o: unknown, path: string): unknown =>
-  path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+const paths = new Map<string, readonly string[]>();
+
+function get(o: unknown, path: string): unknown {
+  let keys = paths.get(path);
+  if (!keys) paths.set(path, (keys = path.split('.')));
+  let v = o;
+  for (const k of keys) {
+    if (!v || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
 
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 

@@ -13,7 +13,6 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
 import { kindSpec } from '../kinds';
 import type { KubeObject, PodStatus } from '../objects/codecs';
 import type { EventToAppend, JsonObject, JsonValue, StoredEvent } from '../store/port';
@@ -60,7 +59,18 @@ const SPECIFIC_KIND: Record<SpecificType, string> = {
 export const storedTypeOf = (e: ObjectEvent): string =>
   (GENERIC_VERBS as readonly string[]).includes(e.type) ? `${e.kind}${e.type}` : e.type;
 
+const parsedTypes = new Map<string, { kind: string; verb: ObjectEventType } | undefined>();
+
 export function parseStoredType(type: string): { kind: string; verb: ObjectEventType } | undefined {
+  const cached = parsedTypes.get(type);
+  if (cached) return cached;
+  const parsed = parseTypeName(type);
+  // Only known kinds and verbs are remembered, so the cache stays as small as the type list.
+  if (parsed) parsedTypes.set(type, parsed);
+  return parsed;
+}
+
+function parseTypeName(type: string): { kind: string; verb: ObjectEventType } | undefined {
   if (type in SPECIFIC_KIND) return { kind: SPECIFIC_KIND[type as SpecificType], verb: type as SpecificType };
   for (const verb of GENERIC_VERBS) {
     if (type.endsWith(verb)) {
@@ -139,33 +149,34 @@ export function upcast(type: string, version: number, data: JsonObject, options:
   return E.right(out);
 }
 
-/** A stored event as a domain event with its envelope. */
+/**
+ * A stored event as a domain event with its envelope. This is the replay hot path: valid events
+ * pass io-ts type guards (`is`, no allocation); only an invalid one is decoded again to say why.
+ */
 export function decodeEvent(stored: StoredEvent, options: UpcastOptions = {}): E.Either<EventDecodeError, Recorded<ObjectEvent>> {
-  const fail = (m: string) => new EventDecodeError(stored.id, stored.position, m);
+  const fail = (m: string) => E.left(new EventDecodeError(stored.id, stored.position, m));
   const parsed = parseStoredType(stored.type);
-  if (!parsed) return E.left(fail(`unknown event type ${stored.type}`));
-  return pipe(
-    EventMetadata.decode(stored.metadata),
-    E.mapLeft(() => fail('metadata is not an event envelope')),
-    E.chain((metadata) =>
-      pipe(
-        typeof stored.data === 'object' && stored.data !== null && !Array.isArray(stored.data)
-          ? upcast(stored.type, metadata.schemaVersion, stored.data as JsonObject, options)
-          : E.left('payload is not an object'),
-        E.chain((data) => E.mapLeft(() => `payload does not match ${stored.type}`)(PAYLOADS[parsed.verb].decode(data))),
-        E.mapLeft(fail),
-        E.map((payload) => ({
-          id: stored.id,
-          stream: stored.stream,
-          revision: stored.revision,
-          position: stored.position,
-          recordedAt: stored.recordedAt,
-          event: { ...(payload as object), type: parsed.verb, kind: parsed.kind } as ObjectEvent,
-          metadata,
-        })),
-      ),
-    ),
-  );
+  if (!parsed) return fail(`unknown event type ${stored.type}`);
+  const metadata = stored.metadata;
+  if (!EventMetadata.is(metadata)) return fail('metadata is not an event envelope');
+  const data = stored.data;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('payload is not an object');
+  let payload = data as JsonObject;
+  if (metadata.schemaVersion !== (options.currentVersion ?? CURRENT_SCHEMA_VERSION)) {
+    const lifted = upcast(stored.type, metadata.schemaVersion, payload, options);
+    if (E.isLeft(lifted)) return fail(lifted.left);
+    payload = lifted.right;
+  }
+  if (!PAYLOADS[parsed.verb].is(payload)) return fail(`payload does not match ${stored.type}`);
+  return E.right({
+    id: stored.id,
+    stream: stored.stream,
+    revision: stored.revision,
+    position: stored.position,
+    recordedAt: stored.recordedAt,
+    event: { ...payload, type: parsed.verb, kind: parsed.kind } as unknown as ObjectEvent,
+    metadata,
+  });
 }
 
 /** A domain event as an append request, with its id and envelope metadata. */

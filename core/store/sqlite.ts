@@ -255,9 +255,16 @@ export class SqliteEventStore implements EventStore {
    * Rows after `after` up to `to`, as stored (JSON still in text): the hot path of full replays,
    * which decode only what they need.
    */
-  *iterateRows(after: Position, to: Position = TOP): Generator<EventRow> {
+  *iterateRows(after: Position, to: Position = TOP, pageSize = 2048): Generator<EventRow> {
     this.ensureOpen();
-    yield* this.stmt.range.iterate(after, to) as Iterable<EventRow>;
+    // Pages of `all()` rather than `iterate()`: one native call per page, not per row.
+    let from = after;
+    for (;;) {
+      const page = this.stmt.page.all(from, to, pageSize) as EventRow[];
+      for (const row of page) yield row;
+      if (page.length < pageSize) return;
+      from = page[page.length - 1].position;
+    }
   }
 
   async headPosition(): Promise<Position> {
@@ -304,7 +311,7 @@ function prepareReads(db: Database.Database) {
   return {
     head: db.prepare('SELECT max(position) FROM events').pluck(),
     after: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
-    range: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position'),
+    page: db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?'),
     forwards: db.prepare('SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?'),
     backwards: db.prepare('SELECT * FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?'),
     streamForwards: db.prepare('SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision LIMIT ?'),
