@@ -32,7 +32,7 @@ export interface ListQuery {
 }
 
 /** Fields with an index; others are matched by scanning the candidates. */
-export const INDEXED_FIELDS = ['spec.nodeName', 'status.phase'] as const;
+export const INDEXED_FIELDS = ['metadata.name', 'spec.nodeName', 'status.phase'] as const;
 
 type Index = Map<string, Set<string>>;
 

@@ -19,14 +19,14 @@ eventStoreConformance('esdb (in-process stand-in)', async () => {
       await server.stop();
     },
   };
-}, { raceAppends: 3000, idsUniqueAcrossLog: false });
+}, { idsUniqueAcrossLog: false });
 
 const real = process.env.ESDB_CONNECTION_STRING;
 if (real) {
   eventStoreConformance('esdb (ESDB_CONNECTION_STRING)', async () => {
     const store = new EsdbEventStore({ connectionString: real });
     return { store, dispose: () => store.close() };
-  }, { raceAppends: 3000, idsUniqueAcrossLog: false });
+  }, { idsUniqueAcrossLog: false });
 }
 
 describe('EsdbEventStore availability', () => {
