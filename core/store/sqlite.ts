@@ -294,11 +294,12 @@ export class SqliteEventStore implements EventStore {
     }
     this.closed = true;
     this.appended.complete();
+    // The reader first, so that the writer closes the last connection and checkpoints the WAL.
+    this.reader.close();
     await new Promise<void>((resolve) => {
       this.writer.once('exit', () => resolve());
       this.writer.postMessage({ op: 'close' } satisfies WriterRequest);
     });
-    this.reader.close();
     this.lock.close();
   }
 

@@ -131,6 +131,23 @@ function holds(expected: Expected, current: bigint): boolean {
   }
 }
 
+/**
+ * The expectation of an Append or BatchAppend request. Both protos number the cases alike:
+ * 2 = a revision, 3 = no stream, 4 = any, 5 = stream exists.
+ */
+function expectedOf(expectedCase: number, revision: () => string): Expected {
+  switch (expectedCase) {
+    case 2:
+      return { kind: 'revision', revision: BigInt(revision()) };
+    case 3:
+      return { kind: 'no_stream' };
+    case 5:
+      return { kind: 'stream_exists' };
+    default:
+      return { kind: 'any' };
+  }
+}
+
 const uuidOf = (u: shared.UUID | undefined): string => {
   if (!u) return randomUUID();
   if (u.hasString()) return u.getString().toLowerCase();
@@ -267,15 +284,7 @@ export class EsdbStandIn {
     call.on('error', () => undefined);
     call.on('end', () => {
       if (!options) return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'append without options' });
-      const C = streams.AppendReq.Options.ExpectedStreamRevisionCase;
-      const expected: Expected =
-        options.getExpectedStreamRevisionCase() === C.REVISION
-          ? { kind: 'revision', revision: BigInt(options.getRevision()) }
-          : options.getExpectedStreamRevisionCase() === C.NO_STREAM
-            ? { kind: 'no_stream' }
-            : options.getExpectedStreamRevisionCase() === C.STREAM_EXISTS
-              ? { kind: 'stream_exists' }
-              : { kind: 'any' };
+      const expected = expectedOf(options.getExpectedStreamRevisionCase(), () => options?.getRevision() ?? '0');
       const stream = streamNameOf(options.getStreamIdentifier());
       const outcome = this.log.append(stream, expected, proposed);
       const resp = new streams.AppendResp();
@@ -331,15 +340,7 @@ export class EsdbStandIn {
       if (!req.getIsFinal()) return;
       pending.delete(correlation);
       const o = entry.options;
-      const C = streams.BatchAppendReq.Options.ExpectedStreamPositionCase;
-      const expected: Expected =
-        o.getExpectedStreamPositionCase() === C.STREAM_POSITION
-          ? { kind: 'revision', revision: BigInt(o.getStreamPosition()) }
-          : o.getExpectedStreamPositionCase() === C.NO_STREAM
-            ? { kind: 'no_stream' }
-            : o.getExpectedStreamPositionCase() === C.STREAM_EXISTS
-              ? { kind: 'stream_exists' }
-              : { kind: 'any' };
+      const expected = expectedOf(o.getExpectedStreamPositionCase(), () => o.getStreamPosition());
       const streamId = o.getStreamIdentifier() as shared.StreamIdentifier;
       const outcome = this.log.append(streamNameOf(streamId), expected, entry.proposed);
       const resp = new streams.BatchAppendResp().setCorrelationId(new shared.UUID().setString(correlation)).setStreamIdentifier(streamId);
