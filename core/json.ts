@@ -30,59 +30,13 @@ export const rfc3339 = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/,
 export const rfc3339Micro = (d: Date): string => d.toISOString().replace(/Z$/, '000Z');
 
 /**
- * `next`, with every part that equals the same part of `prev` replaced by prev's (structural
- * sharing). The result is deep-equal to `next`. Neither argument is modified.
- *
- * Projections keep one immutable object per Kubernetes object; most events change a small part
- * of it (a status, a label). Sharing the unchanged parts keeps the new version small, and lets
- * the freshly decoded copies of those parts die young instead of being promoted and collected
- * later — on a replay of a million events, that is most of the garbage collector's work.
+ * A shallow copy of `o` with `fields` set (like `{ ...o, ...fields }`). Written as a loop
+ * because V8 takes a slow path for a spread followed by new properties, which made this the
+ * most expensive step of the projection fold (about 3 µs against 0.7 µs per object).
  */
-export function shareUnchanged<T>(prev: unknown, next: T): T {
-  if (prev === next) return next;
-  if (typeof next !== 'object' || next === null) return next;
-  if (typeof prev !== 'object' || prev === null) return next;
-  if (Array.isArray(next)) {
-    if (!Array.isArray(prev)) return next;
-    // Allocates only once a difference is found; an unchanged array is returned as prev.
-    let out: unknown[] | undefined;
-    for (let i = 0; i < next.length; i++) {
-      const v = i < prev.length ? shareUnchanged(prev[i], next[i]) : next[i];
-      if (out) out[i] = v;
-      else if (v !== prev[i]) {
-        out = prev.slice(0, i);
-        out[i] = v;
-      }
-    }
-    if (!out && prev.length === next.length) return prev as T;
-    return (out ?? prev.slice(0, next.length)) as T;
-  }
-  if (Array.isArray(prev)) return next;
-  const p = prev as Record<string, unknown>;
-  const n = next as Record<string, unknown>;
-  let out: Record<string, unknown> | undefined;
-  let count = 0;
-  for (const k in n) {
-    const nv = n[k];
-    if (nv === undefined) continue;
-    count++;
-    const v = shareUnchanged(p[k], nv);
-    if (out) out[k] = v;
-    else if (v !== p[k]) {
-      out = {};
-      for (const before in n) {
-        if (before === k) break;
-        if (n[before] !== undefined) out[before] = p[before];
-      }
-      out[k] = v;
-    }
-  }
-  if (out) return out as T;
-  let prevCount = 0;
-  for (const k in p) if (p[k] !== undefined) prevCount++;
-  if (prevCount === count) return prev as T;
-  // prev had more keys: next is prev without them.
-  const trimmed: Record<string, unknown> = {};
-  for (const k in n) if (n[k] !== undefined) trimmed[k] = p[k];
-  return trimmed as T;
+export function withFields<T extends object>(o: T, fields: Partial<T> | Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const k in o) out[k] = (o as Record<string, unknown>)[k];
+  for (const k in fields) out[k] = (fields as Record<string, unknown>)[k];
+  return out as T;
 }

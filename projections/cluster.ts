@@ -17,7 +17,6 @@
 import * as E from 'fp-ts/Either';
 import { Subject, asyncScheduler, defer, retry, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { evolveObject } from '../core/deciders/object';
-import { shareUnchanged } from '../core/json';
 import type { Recorded } from '../core/events/envelope';
 import { decodeEvent, type EventDecodeError, type ObjectEvent, type UpcastOptions } from '../core/events/types';
 import { KINDS } from '../core/kinds';
@@ -94,8 +93,7 @@ export class ClusterProjection {
     const store = this.stores.get(rec.event.kind);
     if (!store) return undefined;
     const prev = store.getByStream(rec.stream);
-    const evolved = evolveObject(prev?.object as KubeObject | undefined, rec);
-    const next = evolved && prev ? shareUnchanged(prev.object, evolved) : evolved;
+    const next = evolveObject(prev?.object as KubeObject | undefined, rec);
     if (next) {
       const entry: StoredObject = { object: next, position: rec.position, revision: rec.revision };
       store.put(rec.stream, entry);

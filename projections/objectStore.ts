@@ -34,20 +34,38 @@ export interface ListQuery {
 /** Fields with an index; others are matched by scanning the candidates. */
 export const INDEXED_FIELDS = ['metadata.name', 'spec.nodeName', 'status.phase'] as const;
 
-type Index = Map<string, Set<string>>;
+/**
+ * value -> the keys of the objects with that value. A value held by one object (a name, most
+ * nodes' and labels' values in small clusters) maps straight to its key; a Set is made only for
+ * a second one, which keeps indexing cheap in time and memory.
+ */
+type Index = Map<string, string | Set<string>>;
 
 function addTo(index: Index, value: string, key: string): void {
-  let set = index.get(value);
-  if (!set) index.set(value, (set = new Set()));
-  set.add(key);
+  const cur = index.get(value);
+  if (cur === undefined) index.set(value, key);
+  else if (typeof cur === 'string') {
+    if (cur !== key) index.set(value, new Set([cur, key]));
+  } else cur.add(key);
 }
 
 function removeFrom(index: Index, value: string, key: string): void {
-  const set = index.get(value);
-  if (!set) return;
-  set.delete(key);
-  if (set.size === 0) index.delete(value);
+  const cur = index.get(value);
+  if (cur === undefined) return;
+  if (typeof cur === 'string') {
+    if (cur === key) index.delete(value);
+    return;
+  }
+  cur.delete(key);
+  if (cur.size === 1) index.set(value, cur.values().next().value as string);
 }
+
+const keysAt = (index: Index | undefined, value: string): ReadonlySet<string> => {
+  const cur = index?.get(value);
+  return cur === undefined ? EMPTY : typeof cur === 'string' ? new Set([cur]) : cur;
+};
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 export class ObjectStore {
   private readonly objects = new Map<string, StoredObject>();
@@ -103,21 +121,17 @@ export class ObjectStore {
 
   /** The smallest index set that bounds the result, or every key. */
   private candidates(query: ListQuery): Iterable<string> {
-    const sets: Set<string>[] = [];
-    if (query.namespace !== undefined) sets.push(this.byNamespace.get(query.namespace) ?? new Set());
+    const sets: ReadonlySet<string>[] = [];
+    if (query.namespace !== undefined) sets.push(keysAt(this.byNamespace, query.namespace));
     for (const r of query.labels ?? []) {
-      if (r.operator === '=') sets.push(this.byLabel.get(r.key)?.get(r.values[0]) ?? new Set());
-      else if (r.operator === 'in') {
-        const idx = this.byLabel.get(r.key);
-        sets.push(new Set(r.values.flatMap((v) => [...(idx?.get(v) ?? [])])));
-      } else if (r.operator === 'exists') {
-        const idx = this.byLabel.get(r.key);
-        sets.push(new Set([...(idx?.values() ?? [])].flatMap((s) => [...s])));
-      }
+      const idx = this.byLabel.get(r.key);
+      if (r.operator === '=') sets.push(keysAt(idx, r.values[0]));
+      else if (r.operator === 'in') sets.push(new Set(r.values.flatMap((v) => [...keysAt(idx, v)])));
+      else if (r.operator === 'exists') sets.push(new Set([...(idx?.keys() ?? [])].flatMap((v) => [...keysAt(idx, v)])));
     }
     for (const r of query.fields ?? []) {
       const idx = this.byField.get(r.field);
-      if (idx && r.operator === '=') sets.push(idx.get(r.value) ?? new Set());
+      if (idx && r.operator === '=') sets.push(keysAt(idx, r.value));
     }
     if (sets.length === 0) return this.objects.keys();
     return sets.reduce((a, b) => (b.size < a.size ? b : a));

@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/Either';
 import type { Recorded } from '../events/envelope';
 import type { ObjectEvent } from '../events/types';
-import { deepEqual, omit, rfc3339 } from '../json';
+import { deepEqual, omit, rfc3339, withFields } from '../json';
 import { mustKindSpec, type KindSpec } from '../kinds';
 import type { KubeObject, ObjectMeta, PodCondition } from '../objects/codecs';
 import { rejection, type Rejection } from '../rejection';
@@ -27,7 +27,7 @@ export interface ObjectState {
 
 export const initialState = (): ObjectState => ({ object: undefined, revision: -1n });
 
-const withMeta = (o: KubeObject, meta: Partial<ObjectMeta>): KubeObject => ({ ...o, metadata: { ...o.metadata, ...meta } });
+const withMeta = (o: KubeObject, meta: Partial<ObjectMeta>): KubeObject => withFields(o, { metadata: withFields(o.metadata, meta) });
 
 const assertNever = (x: never): never => {
   throw new TypeError(`unhandled event ${JSON.stringify(x)}`);
@@ -65,7 +65,7 @@ export function evolveObject(object: KubeObject | undefined, rec: Pick<Recorded<
   switch (e.type) {
     case 'StatusUpdated':
     case 'PodStatusReported':
-      return withMeta({ ...object, status: e.status }, rv);
+      return withMeta(withFields(object, { status: e.status }), rv);
     case 'DeletionStarted':
       return withMeta(object, { ...rv, deletionTimestamp: e.deletionTimestamp, deletionGracePeriodSeconds: e.gracePeriodSeconds });
     case 'PodBound': {

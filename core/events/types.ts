@@ -13,6 +13,7 @@
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/Either';
+import { withFields } from '../json';
 import { kindSpec } from '../kinds';
 import type { KubeObject, PodStatus } from '../objects/codecs';
 import type { EventToAppend, JsonObject, JsonValue, StoredEvent } from '../store/port';
@@ -174,7 +175,7 @@ export function decodeEvent(stored: StoredEvent, options: UpcastOptions = {}): E
     revision: stored.revision,
     position: stored.position,
     recordedAt: stored.recordedAt,
-    event: { ...payload, type: parsed.verb, kind: parsed.kind } as unknown as ObjectEvent,
+    event: withFields(payload, { type: parsed.verb, kind: parsed.kind }) as unknown as ObjectEvent,
     metadata,
   });
 }
