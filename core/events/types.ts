@@ -187,6 +187,6 @@ export function encodeEvent(event: ObjectEvent, id: string, context: WriteContex
     id,
     type: storedTypeOf(event),
     data: payload as unknown as JsonValue,
-    metadata: { ...(context as unknown as JsonObject), schemaVersion: CURRENT_SCHEMA_VERSION },
+    metadata: withFields(context as unknown as JsonObject, { schemaVersion: CURRENT_SCHEMA_VERSION }),
   };
 }

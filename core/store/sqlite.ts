@@ -65,6 +65,8 @@ export interface EventRow {
   metadata: string;
 }
 
+type RawRow = [bigint, string, string, bigint, string, bigint, string, string];
+
 interface PendingAppend extends WriterAppend {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
@@ -258,12 +260,13 @@ export class SqliteEventStore implements EventStore {
   *iterateRows(after: Position, to: Position = TOP, pageSize = 2048): Generator<EventRow> {
     this.ensureOpen();
     // Pages of `all()` rather than `iterate()`: one native call per page, not per row.
+    // Raw rows (arrays) are markedly cheaper for better-sqlite3 to build than row objects.
     let from = after;
     for (;;) {
-      const page = this.stmt.page.all(from, to, pageSize) as EventRow[];
-      for (const row of page) yield row;
+      const page = this.stmt.page.all(from, to, pageSize) as RawRow[];
+      for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recorded_at: r[5], data: r[6], metadata: r[7] };
       if (page.length < pageSize) return;
-      from = page[page.length - 1].position;
+      from = page[page.length - 1][0];
     }
   }
 
@@ -312,7 +315,7 @@ function prepareReads(db: Database.Database) {
   return {
     head: db.prepare('SELECT max(position) FROM events').pluck(),
     after: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
-    page: db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?'),
+    page: db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').raw(true),
     forwards: db.prepare('SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?'),
     backwards: db.prepare('SELECT * FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?'),
     streamForwards: db.prepare('SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision LIMIT ?'),
