@@ -1,6 +1,6 @@
 /**
  * The rules every adapter applies to an append: the expected-revision check and idempotent
- * retries. Pure and free of I/O and RxJS, so the SQLite writer thread can load it on its own.
+ * retries. Pure: no I/O, no RxJS.
  */
 import { InvalidEventError, WrongExpectedVersionError } from './errors';
 import type { AppendResult, ExpectedRevision, Position, Revision } from './port';

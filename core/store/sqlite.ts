@@ -1,36 +1,44 @@
 /**
  * The embedded EventStore: one SQLite file (better-sqlite3) in the data directory.
  *
- * Threads: appends are written by a worker thread (sqliteWriter.ts) that owns the writing
- * connection; reads use a read-only connection on the calling thread. SQLite's WAL lets the
- * reader see every committed append while the writer works.
+ * Durability: an append is acknowledged only after the WAL frames holding it are fsynced.
+ * Commits run with `synchronous=NORMAL` (SQLite writes the WAL but does not fsync it) and the
+ * store then fsyncs the WAL file itself, off the event loop on libuv's thread pool. That is the
+ * same guarantee as `synchronous=FULL` — a commit is durable once its WAL frames are on disk —
+ * but the event loop never waits for the disk, and while one fsync is in flight the next batch
+ * is already being committed: one fsync covers everything committed before it started.
  *
- * Durability: WAL with synchronous=FULL, so a commit returns only after the WAL is fsynced;
- * an append's promise resolves only after the commit that holds it.
+ * Nobody sees what is not durable: every read is bounded by the durable head (the position of
+ * the last fsynced commit), so a subscriber or a reader can never observe an event that a
+ * power loss could still take back.
  *
- * Group commit: appends queue up here while the writer is busy; each time the writer finishes a
- * batch, everything queued meanwhile goes to it as the next batch, written in one transaction.
- * Under load batches grow, and the fsync of one batch overlaps the encoding of the next.
+ * Group commit: appends arriving in the same turn of the event loop are written in one
+ * transaction. Each append is fully checked (retry, expected revision) before any of its rows is
+ * written, so a refused append writes nothing and the others go on.
  *
- * One process at a time: a lock file beside the log (`<file>.lock`) is held with an EXCLUSIVE
- * SQLite lock for the life of the store, so a second process gets StoreLockedError. The lock is
- * the kernel's (fcntl) and dies with the process: a crashed server never leaves a stale lock.
+ * One process at a time: the connection runs in EXCLUSIVE locking mode and takes the write lock
+ * on open, so a second process gets StoreLockedError. The lock is the kernel's and dies with the
+ * process, so a crashed server never leaves a stale lock behind.
  */
 import Database from 'better-sqlite3';
 import { Subject } from 'rxjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { StoreClosedError, StoreError, StoreIncompatibleError, StoreLockedError, StoreUnavailableError, InvalidEventError } from './errors';
 import {
-  InvalidEventError,
-  StoreClosedError,
-  StoreIncompatibleError,
-  StoreLockedError,
-  StoreUnavailableError,
-  WrongExpectedVersionError,
-  type InvalidEventReason,
-} from './errors';
-import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, encodeAppend, parseMetadata, pullSubscription } from './internal';
+  DEFAULT_MAX_EVENT_BYTES,
+  NO_STREAM_REVISION,
+  checkExpectedRevision,
+  checkStreamName,
+  encodeAppend,
+  expectationHolds,
+  parseMetadata,
+  pullSubscription,
+  resolveRetry,
+  wrongExpectedVersion,
+  type EncodedEvent,
+  type RecordedId,
+} from './internal';
 import {
   DEFAULT_READ_COUNT,
   type AppendResult,
@@ -42,7 +50,7 @@ import {
   type ReadStreamOptions,
   type StoredEvent,
 } from './port';
-import type { WriterAppend, WriterError, WriterOutcome, WriterRequest, WriterResponse } from './sqliteWriter';
+import { configure, migrate } from './sqliteSchema';
 
 export { SQLITE_SCHEMA_VERSION } from './sqliteSchema';
 
@@ -53,7 +61,7 @@ export interface SqliteStoreOptions {
   readonly maxEventBytes?: number;
 }
 
-/** A row of the events table, as the reader returns it. */
+/** A row of the events table. */
 export interface EventRow {
   position: bigint;
   id: string;
@@ -67,117 +75,103 @@ export interface EventRow {
 
 type RawRow = [bigint, string, string, bigint, string, bigint, string, string];
 
-interface PendingAppend extends WriterAppend {
+interface PendingAppend {
+  readonly stream: string;
+  readonly events: readonly EncodedEvent[];
+  readonly expected: ExpectedRevision;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
 
+interface StreamInfo {
+  /** The row id in `streams`; undefined for a stream not yet written. */
+  readonly id: bigint | undefined;
+  readonly revision: bigint;
+}
+
+type Outcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
+
+/** A commit waiting for an fsync: how to answer each of its appends, and the head it reached. */
+interface Committed {
+  readonly answer: Array<(syncError?: Error) => void>;
+  readonly head: Position;
+}
+
 const TOP = BigInt(Number.MAX_SAFE_INTEGER);
+const STREAM_CACHE_SIZE = 100_000;
+const COMMIT_BATCH = 32;
 
-/** The writer's compiled form in dist/, or its TypeScript source (run through tsx) in a checkout. */
-function startWriterThread(file: string): Worker {
-  const js = path.join(__dirname, 'sqliteWriter.js');
-  const workerData = { kronicleSqliteWriter: file };
-  if (fs.existsSync(js)) return new Worker(js, { workerData });
-  // From source (tests, benchmarks): tsx, a development dependency, compiles the writer.
-  const ts = path.join(__dirname, 'sqliteWriter.ts');
-  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(ts)});`, { eval: true, workerData });
-}
-
-function fromWire(e: WriterError): Error {
-  switch (e.code) {
-    case 'WrongExpectedVersion':
-      return new WrongExpectedVersionError(e.stream ?? '', e.expected ?? 'any', e.actual ?? 'no_stream');
-    case 'InvalidEvent':
-      return new InvalidEventError((e.reason ?? 'InvalidJson') as InvalidEventReason, e.message);
-    case 'StoreIncompatible':
-      return new StoreIncompatibleError(e.message);
-    default:
-      if (e.sqliteCode === 'SQLITE_CONSTRAINT_UNIQUE' || e.sqliteCode === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        return new InvalidEventError('DuplicateEventId', e.message);
-      }
-      if (e.sqliteCode === 'SQLITE_NOTADB' || e.sqliteCode === 'SQLITE_CORRUPT') {
-        return new StoreIncompatibleError(`not a Kronicle log (${e.message})`);
-      }
-      return new StoreUnavailableError(`SQLite: ${e.message}`);
+function translateOpenError(err: unknown, file: string): Error {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new StoreLockedError(`${file} is in use by another Kronicle process; stop it or use another data directory`);
   }
-}
-
-function holdLock(file: string): Database.Database {
-  const lockFile = `${file}.lock`;
-  const lock = new Database(lockFile, { timeout: 0 });
-  try {
-    lock.pragma('locking_mode = EXCLUSIVE');
-    lock.exec('BEGIN EXCLUSIVE');
-    return lock;
-  } catch (err) {
-    lock.close();
-    const code = (err as { code?: string }).code;
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-      throw new StoreLockedError(`${file} is in use by another Kronicle process; stop it or use another data directory`);
-    }
-    throw new StoreUnavailableError(`cannot lock ${lockFile}: ${(err as Error).message}`, { cause: err });
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new StoreIncompatibleError(`${file} is not a Kronicle log (${(err as Error).message})`);
   }
+  return new StoreUnavailableError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
 }
 
 export class SqliteEventStore implements EventStore {
   readonly description: string;
   private readonly clock: () => Date;
   private readonly maxEventBytes: number;
+  private readonly walFile: string;
   private readonly appended = new Subject<void>();
+  private readonly stmt: ReturnType<typeof prepare>;
+  /** Stream ids and current revisions, least recently used first; updated after each commit. */
+  private readonly streams = new Map<string, StreamInfo>();
   private queue: PendingAppend[] = [];
-  private inFlight: { seq: number; batch: PendingAppend[] } | undefined;
-  private seq = 0;
+  private commitScheduled = false;
+  /** Committed but not yet fsynced, oldest first. */
+  private unsynced: Committed[] = [];
+  private syncing = false;
+  private durableHead: Position;
   private closed = false;
-  private drained: Array<() => void> = [];
-  private readonly stmt: ReturnType<typeof prepareReads>;
+  private idle: Array<() => void> = [];
+  private walFd: number | undefined;
 
   private constructor(
-    private readonly reader: Database.Database,
-    private readonly writer: Worker,
-    private readonly lock: Database.Database,
+    private readonly db: Database.Database,
     options: SqliteStoreOptions,
   ) {
     this.description = `sqlite:${options.file}`;
+    this.walFile = `${options.file}-wal`;
     this.clock = options.clock ?? (() => new Date());
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
-    this.stmt = prepareReads(reader);
-    writer.on('message', (m: WriterResponse) => {
-      if (m.op === 'appended') this.settle(m.seq, m.outcomes);
-    });
-    writer.on('error', (err) => this.failAll(new StoreUnavailableError(`the SQLite writer failed: ${err.message}`, { cause: err })));
-    writer.on('exit', () => {
-      if (!this.closed) this.failAll(new StoreUnavailableError('the SQLite writer stopped'));
-    });
+    this.stmt = prepare(db);
+    this.durableHead = (this.stmt.head.get() as bigint | null) ?? 0n;
   }
 
   static async open(options: SqliteStoreOptions): Promise<SqliteEventStore> {
     const file = path.resolve(options.file);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const lock = holdLock(file);
-    let writer: Worker | undefined;
+    let db: Database.Database;
     try {
-      writer = startWriterThread(file);
-      await new Promise<void>((resolve, reject) => {
-        const w = writer as Worker;
-        const onMessage = (m: WriterResponse) => {
-          w.off('error', onError);
-          w.off('message', onMessage);
-          if (m.op === 'ready') resolve();
-          else if (m.op === 'failed') reject(fromWire(m.error));
-        };
-        const onError = (err: Error) => reject(new StoreUnavailableError(`cannot start the SQLite writer: ${err.message}`, { cause: err }));
-        w.on('message', onMessage);
-        w.once('error', onError);
-      });
-      const reader = new Database(file, { readonly: true, fileMustExist: true });
-      reader.defaultSafeIntegers(true);
-      return new SqliteEventStore(reader, writer, lock, { ...options, file });
+      db = new Database(file, { timeout: 250 });
     } catch (err) {
-      await writer?.terminate();
-      lock.close();
-      throw err;
+      throw translateOpenError(err, file);
     }
+    try {
+      configure(db);
+      migrate(db, file);
+      // Take the write lock now, and keep it: EXCLUSIVE mode never releases it until close.
+      db.exec('BEGIN IMMEDIATE; COMMIT');
+      // Whatever an earlier process committed is made durable before it is served.
+      if (fs.existsSync(`${file}-wal`)) {
+        const fd = fs.openSync(`${file}-wal`, 'r');
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    } catch (err) {
+      db.close();
+      throw translateOpenError(err, file);
+    }
+    return new SqliteEventStore(db, { ...options, file });
   }
 
   append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -187,49 +181,145 @@ export class SqliteEventStore implements EventStore {
       const encoded = encodeAppend(stream, events, this.maxEventBytes);
       return new Promise((resolve, reject) => {
         this.queue.push({ stream, events: encoded, expected, resolve, reject });
-        // Appends made in the same turn of the event loop go out together.
-        if (!this.inFlight && this.queue.length === 1) setImmediate(() => this.send());
+        if (!this.commitScheduled) {
+          this.commitScheduled = true;
+          // Appends made in the same turn of the event loop are committed together.
+          setImmediate(() => this.commit());
+        }
       });
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private send(): void {
-    if (this.inFlight || this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    const seq = ++this.seq;
-    this.inFlight = { seq, batch };
-    const request: WriterRequest = {
-      op: 'append',
-      seq,
-      recordedAt: BigInt(this.clock().getTime()),
-      appends: batch.map(({ stream, events, expected }) => ({ stream, events, expected })),
-    };
-    this.writer.postMessage(request);
-  }
-
-  private settle(seq: number, outcomes: readonly WriterOutcome[]): void {
-    const flight = this.inFlight;
-    if (!flight || flight.seq !== seq) return;
-    this.inFlight = undefined;
-    flight.batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (o.ok) p.resolve(o.result);
-      else p.reject(fromWire(o.error));
+  /** Writes every queued append in one transaction, then queues them for the next fsync. */
+  private commit(): void {
+    this.commitScheduled = false;
+    // At most COMMIT_BATCH appends per transaction: a burst is committed in slices, so the
+    // first slice's fsync is already running while the next slices are written, and the
+    // appenders it releases prepare their next appends while the following fsync runs.
+    const batch = this.queue.splice(0, COMMIT_BATCH);
+    if (this.queue.length > 0) {
+      this.commitScheduled = true;
+      setImmediate(() => this.commit());
+    }
+    if (batch.length === 0) return;
+    let outcomes = this.writeBatch(batch);
+    // The batch failed as a whole (an I/O error): each append is tried alone, so one cannot
+    // take the others down with it.
+    if (!outcomes) outcomes = batch.map((p) => (this.writeBatch([p]) as Outcome[])[0]);
+    const answer = batch.map((p, i) => {
+      const o = (outcomes as Outcome[])[i];
+      return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(o.error));
     });
-    if (outcomes.some((o) => o.ok)) this.appended.next();
-    if (this.queue.length > 0) this.send();
-    else for (const d of this.drained.splice(0)) d();
+    const head = (this.stmt.head.get() as bigint | null) ?? 0n;
+    this.unsynced.push({ answer, head });
+    this.sync();
   }
 
-  private failAll(error: Error): void {
-    const pending = [...(this.inFlight?.batch ?? []), ...this.queue];
-    this.inFlight = undefined;
-    this.queue = [];
-    for (const p of pending) p.reject(error);
-    for (const d of this.drained.splice(0)) d();
+  /** One transaction for the batch; undefined when the transaction itself failed. */
+  private writeBatch(batch: readonly PendingAppend[]): Outcome[] | undefined {
+    const outcomes: Outcome[] = [];
+    const touched = new Map<string, StreamInfo>();
+    const recordedAt = BigInt(this.clock().getTime());
+    try {
+      this.stmt.begin.run();
+      for (const p of batch) {
+        try {
+          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched) });
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          outcomes.push({ ok: false, error: err });
+        }
+      }
+      this.stmt.commit.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.stmt.rollback.run();
+      if (batch.length > 1) return undefined;
+      const code = (err as { code?: string }).code;
+      const error =
+        code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+          ? new InvalidEventError('DuplicateEventId', (err as Error).message)
+          : new StoreUnavailableError(`append to ${this.description} failed: ${(err as Error).message}`, { cause: err });
+      return [{ ok: false, error }];
+    }
+    for (const [name, info] of touched) this.remember(name, info);
+    return outcomes;
+  }
+
+  private writeOne(p: PendingAppend, recordedAt: bigint, touched: Map<string, StreamInfo>): AppendResult {
+    const retry = resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
+    if (retry) return retry;
+    const info = touched.get(p.stream) ?? this.streamInfo(p.stream);
+    if (!expectationHolds(p.expected, info.revision)) throw wrongExpectedVersion(p.stream, p.expected, info.revision);
+    const streamId = info.id ?? BigInt(this.stmt.insertStream.run(p.stream).lastInsertRowid);
+    let revision = info.revision;
+    let position = 0n;
+    for (const e of p.events) {
+      revision += 1n;
+      position = BigInt(this.stmt.insert.run(e.id, p.stream, streamId, revision, e.type, recordedAt, e.data, e.metadata).lastInsertRowid);
+    }
+    touched.set(p.stream, { id: streamId, revision });
+    return { nextExpectedRevision: revision, position };
+  }
+
+  /** The stream's id and current revision; this connection is the log's only writer. */
+  private streamInfo(name: string): StreamInfo {
+    const cached = this.streams.get(name);
+    if (cached) return cached;
+    const id = this.stmt.streamId.get(name) as bigint | undefined;
+    const revision = id === undefined ? NO_STREAM_REVISION : ((this.stmt.streamRevision.get(id) as bigint | null) ?? NO_STREAM_REVISION);
+    return { id, revision };
+  }
+
+  private remember(name: string, info: StreamInfo): void {
+    this.streams.delete(name);
+    this.streams.set(name, info);
+    if (this.streams.size > STREAM_CACHE_SIZE) this.streams.delete(this.streams.keys().next().value as string);
+  }
+
+  /**
+   * Fsyncs the WAL for every commit made so far, then acknowledges them. One fsync at a time;
+   * commits made while it runs wait for the next one, which covers them all.
+   */
+  private sync(): void {
+    if (this.syncing || this.unsynced.length === 0) {
+      if (!this.syncing && this.queue.length === 0) for (const done of this.idle.splice(0)) done();
+      return;
+    }
+    this.syncing = true;
+    const covered = this.unsynced;
+    this.unsynced = [];
+    this.fsyncWal((err) => {
+      this.syncing = false;
+      if (err) {
+        // The commits may or may not be on disk: they are not acknowledged. A client retrying
+        // with the same event ids gets the original result if they were written.
+        const error = new StoreUnavailableError(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
+        for (const c of covered) for (const answer of c.answer) answer(error);
+      } else {
+        this.durableHead = covered[covered.length - 1].head;
+        for (const c of covered) for (const answer of c.answer) answer();
+        this.appended.next();
+      }
+      this.sync();
+    });
+  }
+
+  /**
+   * fsync of the WAL on libuv's thread pool, through one descriptor kept open: the WAL file
+   * lives as long as this connection (EXCLUSIVE mode; a checkpoint rewinds it, never removes it).
+   */
+  private fsyncWal(done: (err: NodeJS.ErrnoException | null) => void): void {
+    if (this.walFd === undefined) {
+      fs.open(this.walFile, 'r', (err, fd) => {
+        if (err) return done(err);
+        this.walFd = fd;
+        fs.fsync(fd, done);
+      });
+      return;
+    }
+    fs.fsync(this.walFd, done);
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly StoredEvent[]> {
@@ -238,32 +328,34 @@ export class SqliteEventStore implements EventStore {
     const max = options.maxCount ?? DEFAULT_READ_COUNT;
     const rows =
       options.direction === 'backwards'
-        ? this.stmt.streamBackwards.all(stream, options.fromRevision ?? TOP, max)
-        : this.stmt.streamForwards.all(stream, options.fromRevision ?? 0n, max);
+        ? this.stmt.streamBackwards.all(stream, options.fromRevision ?? TOP, this.durableHead, max)
+        : this.stmt.streamForwards.all(stream, options.fromRevision ?? 0n, this.durableHead, max);
     return (rows as EventRow[]).map(toStored);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<readonly StoredEvent[]> {
     this.ensureOpen();
     const max = options.maxCount ?? DEFAULT_READ_COUNT;
+    const bound = (p: Position | undefined) => (p === undefined || p > this.durableHead ? this.durableHead : p);
     const rows =
       options.direction === 'backwards'
-        ? this.stmt.backwards.all(options.from ?? TOP, options.to ?? 0n, max)
-        : this.stmt.forwards.all(options.from ?? 0n, options.to ?? TOP, max);
-    return (rows as EventRow[]).map(toStored);
+        ? this.stmt.backwards.all(options.from === undefined ? this.durableHead + 1n : options.from, options.to ?? 0n, max)
+        : this.stmt.forwards.all(options.from ?? 0n, bound(options.to), max);
+    return (rows as EventRow[])
+      .filter((r) => r.position <= this.durableHead)
+      .map(toStored);
   }
 
   /**
-   * Rows after `after` up to `to`, as stored (JSON still in text): the hot path of full replays,
-   * which decode only what they need.
+   * Rows after `after` up to `to` (and the durable head), as stored, JSON still in text: the hot
+   * path of full replays. Raw rows (arrays) are markedly cheaper for better-sqlite3 to build.
    */
   *iterateRows(after: Position, to: Position = TOP, pageSize = 2048): Generator<EventRow> {
     this.ensureOpen();
-    // Pages of `all()` rather than `iterate()`: one native call per page, not per row.
-    // Raw rows (arrays) are markedly cheaper for better-sqlite3 to build than row objects.
     let from = after;
     for (;;) {
-      const page = this.stmt.page.all(from, to, pageSize) as RawRow[];
+      const bound = to < this.durableHead ? to : this.durableHead;
+      const page = this.stmt.page.all(from, bound, pageSize) as RawRow[];
       for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recorded_at: r[5], data: r[6], metadata: r[7] };
       if (page.length < pageSize) return;
       from = page[page.length - 1][0];
@@ -272,7 +364,7 @@ export class SqliteEventStore implements EventStore {
 
   async headPosition(): Promise<Position> {
     this.ensureOpen();
-    return (this.stmt.head.get() as bigint | null) ?? 0n;
+    return this.durableHead;
   }
 
   subscribeAll(from: Position) {
@@ -280,7 +372,7 @@ export class SqliteEventStore implements EventStore {
       from,
       (after, limit) => {
         this.ensureOpen();
-        return (this.stmt.after.all(after, limit) as EventRow[]).map(toStored);
+        return (this.stmt.after.all(after, this.durableHead, limit) as EventRow[]).map(toStored);
       },
       this.appended,
     );
@@ -288,22 +380,18 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Appends already accepted are written before the store closes: none is dropped.
-    if (this.inFlight || this.queue.length > 0) {
+    // Appends already accepted are committed and made durable before the store closes.
+    if (this.queue.length > 0 || this.commitScheduled || this.syncing || this.unsynced.length > 0) {
       await new Promise<void>((resolve) => {
-        this.drained.push(resolve);
-        this.send();
+        this.idle.push(resolve);
+        if (this.queue.length > 0) this.commit();
+        else this.sync();
       });
     }
     this.closed = true;
     this.appended.complete();
-    // The reader first, so that the writer closes the last connection and checkpoints the WAL.
-    this.reader.close();
-    await new Promise<void>((resolve) => {
-      this.writer.once('exit', () => resolve());
-      this.writer.postMessage({ op: 'close' } satisfies WriterRequest);
-    });
-    this.lock.close();
+    if (this.walFd !== undefined) fs.closeSync(this.walFd);
+    this.db.close();
   }
 
   private ensureOpen(): void {
@@ -311,15 +399,27 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-function prepareReads(db: Database.Database) {
+function prepare(db: Database.Database) {
   return {
+    insert: db.prepare('INSERT INTO events (id, stream, stream_id, revision, type, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    streamId: db.prepare('SELECT id FROM streams WHERE name = ?').pluck(),
+    insertStream: db.prepare('INSERT INTO streams (name) VALUES (?)'),
+    streamRevision: db.prepare('SELECT max(revision) FROM events WHERE stream_id = ?').pluck(),
+    byId: db.prepare('SELECT stream, revision, position FROM events WHERE id = ?'),
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
-    after: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+    after: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?'),
     page: db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').raw(true),
     forwards: db.prepare('SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?'),
     backwards: db.prepare('SELECT * FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?'),
-    streamForwards: db.prepare('SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? ORDER BY revision LIMIT ?'),
-    streamBackwards: db.prepare('SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision <= ? ORDER BY revision DESC LIMIT ?'),
+    streamForwards: db.prepare(
+      'SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? AND position <= ? ORDER BY revision LIMIT ?',
+    ),
+    streamBackwards: db.prepare(
+      'SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision <= ? AND position <= ? ORDER BY revision DESC LIMIT ?',
+    ),
   };
 }
 

@@ -1,6 +1,5 @@
 /**
- * The SQLite log's layout and its migrations. Used by the writer thread, which alone changes
- * the file; the reader connection only reads.
+ * The SQLite log's layout, its connection settings and its migrations.
  */
 import type Database from 'better-sqlite3';
 import { StoreIncompatibleError } from './errors';
@@ -9,14 +8,19 @@ import { StoreIncompatibleError } from './errors';
 export const SQLITE_SCHEMA_VERSION = 1;
 export const APPLICATION_ID = 0x4b524e4c; // "KRNL"
 
-/** Durability and WAL settings for the writing connection. */
-export function configureWriter(db: Database.Database): void {
+/**
+ * Settings for the store's one connection. `synchronous=NORMAL` makes a commit write the WAL
+ * without fsyncing it: the store fsyncs the WAL itself, off the event loop, before it
+ * acknowledges anything (see sqlite.ts). EXCLUSIVE locking keeps the write lock for the life of
+ * the connection: one process per log.
+ */
+export function configure(db: Database.Database): void {
   db.defaultSafeIntegers(true);
+  db.pragma('locking_mode = EXCLUSIVE');
   db.pragma('journal_mode = WAL');
-  // A commit returns only after the WAL is fsynced: an acknowledged append survives power loss.
-  db.pragma('synchronous = FULL');
-  // Checkpoint the WAL less often than the default 1,000 pages: each checkpoint is an extra
-  // fsync of the database inside some unlucky commit.
+  db.pragma('synchronous = NORMAL');
+  // Checkpoint the WAL less often than the default 1,000 pages: a checkpoint fsyncs the
+  // database file inside some unlucky commit.
   db.pragma('wal_autocheckpoint = 4000');
 }
 
