@@ -19,6 +19,28 @@ eventStoreConformance('sqlite', async () => {
 });
 
 describe('SqliteEventStore', () => {
+  it('shows an append to readers only once it is durable (its fsync done)', async () => {
+    const tmp = tempDir();
+    const store = await SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
+    const before = await store.headPosition();
+    const seen: bigint[] = [];
+    const sub = store.subscribeAll(before).subscribe((e) => seen.push(e.position));
+    const acked = store.append('s-1', [{ id: '0b5e8a9c-58f0-4a42-9a4e-0f0b0e0f0a09', type: 'T', data: {}, metadata: {} }], 'no_stream');
+    // The commit runs in this turn's check phase; its fsync is still on the thread pool here.
+    await new Promise((r) => setImmediate(r));
+    expect(await store.headPosition()).toBe(before);
+    expect(await store.readStream('s-1')).toEqual([]);
+    expect(await store.readAll({ from: before + 1n })).toEqual([]);
+    const result = await acked;
+    expect(await store.headPosition()).toBe(result.position);
+    expect(await store.readStream('s-1')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([result.position]);
+    sub.unsubscribe();
+    await store.close();
+    tmp.remove();
+  });
+
   it('keeps what it acknowledged across a close and reopen', async () => {
     const tmp = tempDir();
     const file = path.join(tmp.dir, 'kronicle.db');
