@@ -1,7 +1,7 @@
 /**
  * The `kronicle` command. A composition root: it alone chooses the store adapter.
  *
- *   kronicle serve  [--data-dir ./data] [--store sqlite|memory|esdb://…]
+ *   kronicle serve  [--data-dir ./data] [--store sqlite|memory|esdb://…] [--port 8080] [--host 127.0.0.1]
  *   kronicle status [--data-dir ./data] [--store …]
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { openStore } from '../core/store';
 import { isStoreError, type EventStore } from '../core';
 import { ClusterProjection } from '../projections';
+import { startKronicle } from './kronicle';
+import { isLoopback } from './server';
 
 interface StoreOptions {
   dataDir: string;
@@ -20,22 +22,16 @@ const storeSpec = (value: string): string => {
   throw new InvalidArgumentError('use sqlite, memory or an esdb:// connection string');
 };
 
-async function openAndProject(opts: StoreOptions, out: (line: string) => void): Promise<{ store: EventStore; projection: ClusterProjection }> {
-  const dataDir = path.resolve(opts.dataDir);
-  const store = await openStore(opts.store, dataDir);
-  const projection = new ClusterProjection({ onDecodeError: (e) => out(`warning: ${e.message}`) });
-  const started = process.hrtime.bigint();
-  const head = await store.headPosition();
-  await projection.foldRange(store, head);
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+function report(store: EventStore, projection: ClusterProjection, ms: number, out: (line: string) => void): void {
   out(`kronicle: store ${store.description}`);
-  out(`kronicle: log head position ${head}; projections rebuilt in ${ms.toFixed(0)} ms`);
+  out(`kronicle: log head position ${projection.position}; projections rebuilt in ${ms.toFixed(0)} ms`);
   const counts = Object.entries(projection.counts())
     .map(([k, n]) => `${k}=${n}`)
     .join(' ');
   out(`kronicle: objects ${counts}`);
-  return { store, projection };
 }
+
+const elapsedMs = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e6;
 
 export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
   const program = new Command();
@@ -47,37 +43,52 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       .option('--store <store>', 'sqlite (default), memory, or an esdb://host:2113?tls=false connection string', storeSpec, 'sqlite');
 
   withStore(program.command('status').description('print the log head position and object counts, then exit')).action(async (opts: StoreOptions) => {
-    const { store } = await openAndProject(opts, out);
+    const store = await openStore(opts.store, path.resolve(opts.dataDir));
+    const started = process.hrtime.bigint();
+    const projection = new ClusterProjection({ onDecodeError: (e) => out(`warning: ${e.message}`) });
+    await projection.foldRange(store, await store.headPosition());
+    report(store, projection, elapsedMs(started), out);
     await store.close();
   });
 
-  withStore(program.command('serve').description('run Kronicle until SIGTERM or SIGINT')).action(async (opts: StoreOptions) => {
-    const { store, projection } = await openAndProject(opts, out);
-    const live = projection.follow(store);
-    out('kronicle: following the log; stop with Ctrl-C (SIGINT) or SIGTERM');
-    let reported = projection.position;
-    // A line a minute when the log has moved; it also keeps the process alive while it follows.
-    const report = setInterval(() => {
-      if (projection.position === reported) return;
-      reported = projection.position;
-      out(`kronicle: position ${reported}`);
-    }, 60_000);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+  withStore(program.command('serve').description('run Kronicle until SIGTERM or SIGINT'))
+    .option('--host <address>', 'the insecure port\'s bind address (loopback only)', '127.0.0.1')
+    .option('--port <port>', 'the insecure port (HTTP, no authentication)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
+      return n;
+    }, 8080)
+    .action(async (opts: StoreOptions & { host: string; port: number }) => {
+      if (!isLoopback(opts.host)) {
+        throw new InvalidArgumentError(`the insecure port serves without authentication and binds only to loopback, not ${opts.host}`);
+      }
+      const store = await openStore(opts.store, path.resolve(opts.dataDir));
+      const kubeconfigPath = path.resolve(opts.dataDir, 'kubeconfig');
+      const started = process.hrtime.bigint();
+      const kronicle = await startKronicle({ store, host: opts.host, port: opts.port, kubeconfigPath, log: out });
+      report(store, kronicle.projection, elapsedMs(started), out);
+      out(`kronicle: serving the Kubernetes API at ${kronicle.url} (insecure port, loopback only)`);
+      out(`kronicle: kubeconfig written to ${kubeconfigPath}`);
+      out(`kronicle: try   KUBECONFIG=${kubeconfigPath} kubectl get namespaces`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await kronicle.close();
+      await store.close();
+      out(`kronicle: stopped at position ${kronicle.projection.position}`);
     });
-    clearInterval(report);
-    live.unsubscribe();
-    await store.close();
-    out(`kronicle: stopped at position ${projection.position}`);
-  });
 
   try {
     await program.parseAsync(argv as string[]);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
+    if (code === 'commander.invalidArgument') {
+      console.error(`kronicle: ${(err as Error).message}`);
+      return 2;
+    }
     if (code?.startsWith('commander.')) return 2;
     if (isStoreError(err)) {
       console.error(`kronicle: ${(err as Error).message}`);

@@ -1,0 +1,267 @@
+/**
+ * The resource endpoints: list, get, create, update, delete and watch for every kind in the
+ * kind table, namespaced and across namespaces. Reads come from the projections; every write is
+ * a command through the command shell, answered once the projections have reached the appended
+ * position (read-your-writes).
+ */
+import * as E from 'fp-ts/Either';
+import type { Request, Response } from 'express';
+import type { Subscription } from 'rxjs';
+import { decodeObject, kindByResource, type KindSpec } from '../core/kinds';
+import type { KubeObject } from '../core/objects/codecs';
+import { handleCommand, type IdSource } from '../core/shell';
+import type { ObjectCommand } from '../core/deciders/object';
+import type { Actor } from '../core/events/envelope';
+import type { EventStore } from '../core/store/port';
+import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type Change, type ListQuery } from '../projections';
+import { invalidStatus, rejectionStatus, send, sendStatus } from './status';
+
+export interface ApiContext {
+  readonly store: EventStore;
+  readonly projection: ClusterProjection;
+  readonly ids: IdSource;
+  readonly clock: () => Date;
+}
+
+/** Where a request points: a kind, maybe a namespace, maybe a name and a subresource. */
+export interface Target {
+  readonly kind: KindSpec;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly subresource?: string;
+}
+
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+
+/** Parses the path after /api/v1 or /apis/{group}/{version}. */
+export function parseTarget(group: string, segments: readonly string[]): Target | undefined {
+  const [a, b, c, d, e, ...rest] = segments;
+  if (rest.length > 0 || !a) return undefined;
+  if (a === 'namespaces' && b && c && !(NAMESPACE_SUBRESOURCES.has(c) && d === undefined)) {
+    const kind = kindByResource(group, c);
+    if (!kind || !kind.namespaced) return undefined;
+    return { kind, namespace: b, name: d, subresource: e };
+  }
+  if (e !== undefined) return undefined;
+  const kind = kindByResource(group, a);
+  if (!kind) return undefined;
+  if (kind.namespaced && b !== undefined) return undefined;
+  return { kind, name: b, subresource: c };
+}
+
+const actorOf = (req: Request): Actor => (req as Request & { actor?: Actor }).actor ?? { kind: 'user', name: 'system:unsecured', groups: ['system:masters'], authMethod: 'insecure-port' };
+
+function parseBody(req: Request, res: Response): unknown {
+  const raw = req.body as Buffer | undefined;
+  if (!raw || raw.length === 0) {
+    sendStatus(res, 'BadRequest', 'the request body is empty');
+    return undefined;
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    sendStatus(res, 'BadRequest', `the request body is not valid JSON: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** A five-character suffix from Kubernetes' alphabet (no vowels, no confusable digits). */
+function generatedSuffix(ids: IdSource): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const hex = ids.uuid().replace(/-/g, '');
+  let out = '';
+  for (let i = 0; i < 5; i++) out += alphabet[parseInt(hex.slice(i * 2, i * 2 + 2), 16) % alphabet.length];
+  return out;
+}
+
+function listQuery(req: Request, res: Response, target: Target): ListQuery | undefined {
+  const q: { namespace?: string; labels?: ListQuery['labels']; fields?: ListQuery['fields'] } = {};
+  if (target.namespace !== undefined) q.namespace = target.namespace;
+  const ls = req.query.labelSelector;
+  if (typeof ls === 'string') {
+    const parsed = parseLabelSelector(ls);
+    if (E.isLeft(parsed)) return void sendStatus(res, 'BadRequest', parsed.left);
+    q.labels = parsed.right;
+  }
+  const fs = req.query.fieldSelector;
+  if (typeof fs === 'string') {
+    const parsed = parseFieldSelector(target.kind.kind, fs);
+    if (E.isLeft(parsed)) return void sendStatus(res, 'BadRequest', parsed.left);
+    q.fields = parsed.right;
+  }
+  return q;
+}
+
+export class ResourceHandler {
+  constructor(private readonly ctx: ApiContext) {}
+
+  async handle(req: Request, res: Response, target: Target): Promise<void> {
+    const method = req.method;
+    if (target.subresource) return sendStatus(res, 'NotFound', `the server could not find the requested resource (${target.kind.plural}/${target.subresource})`);
+    if (target.name === undefined) {
+      if (method === 'GET') return req.query.watch === 'true' || req.query.watch === '1' ? this.watch(req, res, target) : this.list(req, res, target);
+      if (method === 'POST') return this.create(req, res, target);
+      return sendStatus(res, 'MethodNotAllowed', `${method} is not supported on ${target.kind.plural}`);
+    }
+    switch (method) {
+      case 'GET':
+        return this.get(res, target);
+      case 'PUT':
+        return this.update(req, res, target);
+      case 'DELETE':
+        return this.delete(req, res, target);
+      default:
+        return sendStatus(res, 'MethodNotAllowed', `${method} is not supported on ${target.kind.plural}/${target.name}`);
+    }
+  }
+
+  private list(req: Request, res: Response, target: Target): void {
+    const query = listQuery(req, res, target);
+    if (!query) return;
+    const items = this.ctx.projection.store(target.kind.kind).list(query).map((s) => s.object);
+    res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion: this.ctx.projection.position.toString() }, items });
+  }
+
+  private get(res: Response, target: Target): void {
+    const found = this.ctx.projection.store(target.kind.kind).get(target.namespace, target.name as string);
+    if (!found) return sendStatus(res, 'NotFound', `${target.kind.plural} "${target.name}" not found`, { name: target.name, kind: target.kind.plural });
+    res.json(found.object);
+  }
+
+  private async create(req: Request, res: Response, target: Target): Promise<void> {
+    const body = parseBody(req, res);
+    if (body === undefined) return;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendStatus(res, 'BadRequest', 'the request body must be a JSON object');
+    const input = body as { kind?: unknown; metadata?: Record<string, unknown> };
+    if (input.kind !== undefined && input.kind !== target.kind.kind) {
+      return sendStatus(res, 'BadRequest', `the kind of the provided object (${String(input.kind)}) does not match the resource (${target.kind.plural})`);
+    }
+    const metadata = { ...(typeof input.metadata === 'object' && input.metadata !== null ? input.metadata : {}) };
+    if (target.namespace !== undefined) {
+      if (metadata.namespace !== undefined && metadata.namespace !== target.namespace) {
+        return sendStatus(res, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      }
+      metadata.namespace = target.namespace;
+    }
+    if (!metadata.name && typeof metadata.generateName === 'string') metadata.name = `${metadata.generateName}${generatedSuffix(this.ctx.ids)}`;
+    await this.write(res, target, { ...input, metadata }, (object) => ({ type: 'Create', object }), 201);
+  }
+
+  private async update(req: Request, res: Response, target: Target): Promise<void> {
+    const body = parseBody(req, res);
+    if (body === undefined) return;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendStatus(res, 'BadRequest', 'the request body must be a JSON object');
+    const input = body as { metadata?: Record<string, unknown> };
+    const metadata = { ...(input.metadata ?? {}) };
+    if (metadata.name !== undefined && metadata.name !== target.name) {
+      return sendStatus(res, 'BadRequest', `the name of the object (${String(metadata.name)}) does not match the name on the URL (${target.name})`);
+    }
+    metadata.name = target.name;
+    if (target.namespace !== undefined) metadata.namespace = target.namespace;
+    await this.write(res, target, { ...input, metadata }, (object) => ({ type: 'Update', object }), 200);
+  }
+
+  private async delete(req: Request, res: Response, target: Target): Promise<void> {
+    let options: { gracePeriodSeconds?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } } = {};
+    const raw = req.body as Buffer | undefined;
+    if (raw && raw.length > 0) {
+      const parsed = parseBody(req, res);
+      if (parsed === undefined) return;
+      options = (parsed ?? {}) as typeof options;
+    }
+    const q = req.query.gracePeriodSeconds;
+    const grace = typeof q === 'string' ? Number(q) : typeof options.gracePeriodSeconds === 'number' ? options.gracePeriodSeconds : undefined;
+    if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) return sendStatus(res, 'BadRequest', 'gracePeriodSeconds must be a non-negative integer');
+    const preconditions = {
+      uid: typeof options.preconditions?.uid === 'string' ? options.preconditions.uid : undefined,
+      resourceVersion: typeof options.preconditions?.resourceVersion === 'string' ? options.preconditions.resourceVersion : undefined,
+    };
+    const before = this.ctx.projection.store(target.kind.kind).get(target.namespace, target.name as string)?.object as KubeObject | undefined;
+    await this.run(res, target, target.name as string, { type: 'Delete', gracePeriodSeconds: grace, preconditions }, 200, before);
+  }
+
+  /** Decodes and validates an object, then runs the command built from it. */
+  private async write(res: Response, target: Target, input: unknown, command: (o: KubeObject) => ObjectCommand, code: number): Promise<void> {
+    const decoded = decodeObject(target.kind, input);
+    const name = String((input as { metadata?: { name?: unknown } }).metadata?.name ?? '');
+    if (E.isLeft(decoded)) return send(res, invalidStatus(target.kind.kind, name, decoded.left));
+    await this.run(res, target, name, command(decoded.right), code);
+  }
+
+  private async run(res: Response, target: Target, name: string, command: ObjectCommand, code: number, before?: KubeObject): Promise<void> {
+    const key = { kind: target.kind.kind, namespace: target.namespace, name };
+    const req = res.req;
+    const result = await handleCommand(this.ctx.store, key, command, {
+      now: this.ctx.clock(),
+      ids: this.ctx.ids,
+      write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
+    });
+    if (E.isLeft(result)) return send(res, rejectionStatus(result.left, target.kind.kind));
+    await this.ctx.projection.waitFor(result.right.position);
+    const object = result.right.object ?? lastState(result.right.events) ?? before;
+    res.status(code).json(object);
+  }
+
+  /**
+   * Watch: newline-delimited JSON, one event per line, flushed as it happens. Without a
+   * resourceVersion the current objects come first as ADDED, as Kubernetes does; with one,
+   * every change after it, read back from the log however old it is.
+   */
+  private watch(req: Request, res: Response, target: Target): void {
+    const query = listQuery(req, res, target);
+    if (!query) return;
+    const rvParam = typeof req.query.resourceVersion === 'string' && req.query.resourceVersion !== '' ? req.query.resourceVersion : undefined;
+    if (rvParam !== undefined && !/^\d+$/.test(rvParam)) return sendStatus(res, 'BadRequest', `invalid resourceVersion "${rvParam}"`);
+    const timeout = Number(req.query.timeoutSeconds ?? 0);
+    const bookmarks = req.query.allowWatchBookmarks === 'true';
+    res.status(200).type('application/json').setHeader('Transfer-Encoding', 'chunked');
+    res.flushHeaders();
+    const kind = target.kind.kind;
+    const store = this.ctx.projection.store(kind);
+    const matches = (o: KubeObject) =>
+      (query.namespace === undefined || o.metadata.namespace === query.namespace) &&
+      (!query.labels || matchesLabels(query.labels, o.metadata.labels)) &&
+      (!query.fields || matchesFields(kind, query.fields, o));
+    const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+    let sub: Subscription | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let bookmarkTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      sub?.unsubscribe();
+      if (timer) clearTimeout(timer);
+      if (bookmarkTimer) clearInterval(bookmarkTimer);
+      res.end();
+    };
+    req.on('close', stop);
+    if (timeout > 0) timer = setTimeout(stop, timeout * 1000);
+    const onChange = (c: Change) => {
+      if (c.kind === kind && matches(c.object as KubeObject)) write(c.type, c.object);
+    };
+    const from = rvParam === undefined ? undefined : BigInt(rvParam);
+    if (from === undefined || from >= this.ctx.projection.position) {
+      if (from === undefined) for (const s of store.list(query)) write('ADDED', s.object);
+      sub = this.ctx.projection.changes.subscribe(onChange);
+    } else {
+      // A past resourceVersion: fold the log up to it, then stream every change after it from
+      // the log; the same fold as the live projection.
+      const past = new ClusterProjection();
+      void past.foldRange(this.ctx.store, from).then(() => {
+        if (res.writableEnded) return;
+        // Changes up to `from` are history the client already has; only later ones are sent.
+        sub = past.changes.subscribe(onChange);
+        sub.add(past.follow(this.ctx.store));
+      });
+    }
+    if (bookmarks) {
+      bookmarkTimer = setInterval(
+        () => write('BOOKMARK', { kind, apiVersion: target.kind.apiVersion, metadata: { resourceVersion: this.ctx.projection.position.toString() } }),
+        10_000,
+      );
+    }
+  }
+}
+
+function lastState(events: ReadonlyArray<{ event: { type: string; object?: KubeObject } }>): KubeObject | undefined {
+  for (let i = events.length - 1; i >= 0; i--) if (events[i].event.object) return events[i].event.object;
+  return undefined;
+}

@@ -1,0 +1,60 @@
+/**
+ * The Kubernetes API server on the event log (express). This file wires routes; discovery,
+ * resources and Status objects live beside it.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import * as http from 'node:http';
+import { GROUPS, VERSION_INFO, apiResourceList, serveApi, serveApis } from './discovery';
+import { ResourceHandler, parseTarget, type ApiContext } from './resources';
+import { sendStatus } from './status';
+
+/** Kubernetes' API server refuses request bodies over 3 MiB. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export function createApiApp(ctx: ApiContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Bodies are read raw and parsed by the handlers: clients send JSON without a Content-Type.
+  app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
+
+  app.get('/version', (_req, res) => void res.json(VERSION_INFO));
+  for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, (_req, res) => void res.type('text/plain').send('ok'));
+  app.get('/api', serveApi);
+  app.get('/apis', serveApis);
+  app.get('/api/v1', (_req, res) => void res.json(apiResourceList('', 'v1')));
+  for (const g of GROUPS) app.get(`/apis/${g.group}/${g.version}`, (_req, res) => void res.json(apiResourceList(g.group, g.version)));
+
+  const resources = new ResourceHandler(ctx);
+  const route = (group: string) => (req: Request, res: Response, next: NextFunction) => {
+    const segments = req.path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const target = parseTarget(group, segments);
+    if (!target) return next();
+    resources.handle(req, res, target).catch(next);
+  };
+  app.use('/api/v1', route(''));
+  for (const g of GROUPS) app.use(`/apis/${g.group}/${g.version}`, route(g.group));
+
+  app.use((req, res) => sendStatus(res, 'NotFound', `the server could not find the requested resource (${req.method} ${req.path})`));
+  app.use((err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return void res.end();
+    if (err.type === 'entity.too.large') return sendStatus(res, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    if (err.status && err.status < 500) return sendStatus(res, 'BadRequest', err.message);
+    if ((err as { code?: string }).code === 'StoreUnavailable') return sendStatus(res, 'ServiceUnavailable', err.message);
+    sendStatus(res, 'InternalError', `an internal error occurred: ${err.message}`);
+  });
+  return app;
+}
+
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** Starts the insecure port, which only ever binds to a loopback address. */
+export async function listenInsecure(app: express.Express, host: string, port: number): Promise<http.Server> {
+  if (!isLoopback(host)) throw new RangeError(`the insecure port serves without authentication and binds only to loopback, not ${host}`);
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}

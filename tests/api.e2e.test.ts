@@ -1,0 +1,148 @@
+/**
+ * The API server with the real kubectl (v1.32), on the memory store, on a free loopback port.
+ * Covers what works today; the rest of issue 3 (tables, patches, openapi, admission…) adds to it.
+ */
+import * as path from 'node:path';
+import { startKronicle, type RunningKronicle } from '../api/kronicle';
+import { MemoryEventStore } from '../core/store/memory';
+import { kubectlFor, type Kubectl } from './support/kubectl';
+import { tempDir } from './support/tmp';
+import { waitUntil } from './conformance/eventStore.conformance';
+
+const examples = path.resolve(__dirname, '../../shared/examples');
+
+describe('kubectl against Kronicle', () => {
+  let store: MemoryEventStore;
+  let kronicle: RunningKronicle;
+  let kubectl: Kubectl;
+  let tmp: { dir: string; remove: () => void };
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    store = new MemoryEventStore();
+    kronicle = await startKronicle({ store, port: 0 });
+    kubectl = kubectlFor(kronicle.url, tmp.dir);
+  });
+
+  afterAll(async () => {
+    await kronicle.close();
+    await store.close();
+    tmp.remove();
+  });
+
+  it('answers version and discovery', async () => {
+    const v = (await kubectl.run(['version']));
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('Server Version: v1.32.0');
+    const r = (await kubectl.run(['api-resources']));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^pods\s+po\s+v1\s+true\s+Pod$/m);
+    expect(r.stdout).toMatch(/^replicationcontrollers\s+rc\s+v1\s+true\s+ReplicationController$/m);
+    expect(r.stdout).toMatch(/^leases\s+coordination\.k8s\.io\/v1\s+true\s+Lease$/m);
+  });
+
+  it('starts with the default namespaces', async () => {
+    const r = (await kubectl.run(['get', 'namespaces', '-o', 'name']));
+    expect(r.stdout.trim().split('\n').sort()).toEqual(['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system']);
+  });
+
+  it('creates, reads, lists by label and deletes, with Kubernetes’ error lines', async () => {
+    const file = path.join(examples, 'replication-controller.yaml');
+    expect((await kubectl.run(['create', '-f', file, '--validate=false'])).stdout).toBe('replicationcontroller/teciplsrc created\n');
+    expect((await kubectl.run(['create', '-f', file, '--validate=false'])).stderr).toBe(
+      'Error from server (AlreadyExists): error when creating "' + file + '": replicationcontrollers "teciplsrc" already exists\n',
+    );
+    const rc = JSON.parse((await kubectl.run(['get', 'rc', 'teciplsrc', '-o', 'json'])).stdout);
+    expect(rc).toMatchObject({ kind: 'ReplicationController', metadata: { name: 'teciplsrc', namespace: 'default', generation: 1 }, spec: { replicas: 3 } });
+    expect(rc.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Number(rc.metadata.resourceVersion)).toBeGreaterThan(0);
+    expect((await kubectl.run(['get', 'rc', '-l', 'name=teciplsrc', '-o', 'name'])).stdout).toBe('replicationcontroller/teciplsrc\n');
+    expect((await kubectl.run(['get', 'rc', '-l', 'name=other', '-o', 'name'])).stdout).toBe('');
+    expect((await kubectl.run(['get', 'rc', '-A', '--field-selector', 'metadata.name=teciplsrc', '-o', 'name'])).stdout).toBe('replicationcontroller/teciplsrc\n');
+    expect((await kubectl.run(['delete', 'rc', 'teciplsrc'])).stdout).toBe('replicationcontroller "teciplsrc" deleted\n');
+    expect((await kubectl.run(['get', 'rc', 'teciplsrc'])).stderr).toBe('Error from server (NotFound): replicationcontrollers "teciplsrc" not found\n');
+  });
+
+  it('refuses an invalid object with field causes, and a stale update with Conflict', async () => {
+    const bad = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bad' }, spec: { containers: [{ name: 'c' }] } });
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], bad)).stderr).toBe('The Pod "bad" is invalid: spec.containers[0].image: Required value\n');
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], JSON.stringify(pod))).code).toBe(0);
+    const current = JSON.parse((await kubectl.run(['get', 'pod', 'p1', '-o', 'json'])).stdout);
+    const edited = { ...current, metadata: { ...current.metadata, labels: { a: 'b' } } };
+    expect((await kubectl.run(['replace', '-f', '-', '--validate=false'], JSON.stringify(edited))).stdout).toBe('pod/p1 replaced\n');
+    // The same resourceVersion again: someone else (the previous replace) changed it since.
+    const stale = { ...current, metadata: { ...current.metadata, labels: { a: 'c' } } };
+    expect((await kubectl.run(['replace', '-f', '-', '--validate=false'], JSON.stringify(stale))).stderr).toMatch(
+      /^Error from server \(Conflict\): error when replacing "STDIN": Operation cannot be fulfilled on pods "p1": the object has been modified; please apply your changes to the latest version and try again\n$/,
+    );
+  });
+
+  it('watches ADDED and DELETED live', async () => {
+    const watch = kubectl.start(['get', 'pods', '--watch', '--output-watch-events', '-l', 'w=1']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'w1', labels: { w: '1' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], JSON.stringify(pod))).code).toBe(0);
+    expect((await kubectl.run(['delete', 'pod', 'w1'])).code).toBe(0);
+    await waitUntil(() => /DELETED\s+w1/.test(watch.output()), 15_000);
+    await watch.stop();
+    expect(watch.output()).toMatch(/ADDED\s+w1/);
+  });
+});
+
+describe('the HTTP API', () => {
+  let store: MemoryEventStore;
+  let kronicle: RunningKronicle;
+  beforeAll(async () => {
+    store = new MemoryEventStore();
+    kronicle = await startKronicle({ store, port: 0 });
+  });
+  afterAll(async () => {
+    await kronicle.close();
+    await store.close();
+  });
+
+  const call = (method: string, p: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
+    fetch(`${kronicle.url}${p}`, { method, body, headers }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.text() }));
+
+  it('serves aggregated discovery only to clients that ask for v2', async () => {
+    const agg = await call('GET', '/api', undefined, { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
+    expect(agg.type).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    const legacy = await call('GET', '/api', undefined, { accept: 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json' });
+    expect(JSON.parse(legacy.body)).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
+  });
+
+  it('answers bad input with a Status, never a 500, and appends nothing', async () => {
+    const head = await store.headPosition();
+    const cases: Array<[string, string, string | Buffer | undefined, number, string]> = [
+      ['POST', '/api/v1/namespaces/default/pods', '{not json', 400, 'BadRequest'],
+      ['POST', '/api/v1/namespaces/default/pods', '[]', 400, 'BadRequest'],
+      ['POST', '/api/v1/namespaces/default/pods', Buffer.alloc(3 * 1024 * 1024 + 10, 32), 413, 'RequestEntityTooLarge'],
+      ['POST', '/api/v1/namespaces/default/pods', '{"metadata":{"name":"x","namespace":"other"},"spec":{"containers":[{"name":"c","image":"i"}]}}', 400, 'BadRequest'],
+      ['GET', '/api/v1/widgets', undefined, 404, 'NotFound'],
+      ['GET', '/api/v1/namespaces/default/pods?labelSelector=a%20in%20(', undefined, 400, 'BadRequest'],
+      ['GET', '/api/v1/namespaces/default/services?fieldSelector=spec.nodeName%3Dx', undefined, 400, 'BadRequest'],
+      ['PATCH', '/api/v1/namespaces/default/pods/x', '{}', 405, 'MethodNotAllowed'],
+    ];
+    for (const [method, p, body, status, reason] of cases) {
+      const r = await call(method, p, body);
+      expect({ p, status: r.status }).toEqual({ p, status });
+      expect(JSON.parse(r.body)).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code: status });
+    }
+    expect(await store.headPosition()).toBe(head);
+  });
+
+  it('replays a watch from any past resourceVersion in the log', async () => {
+    const create = await call('POST', '/api/v1/namespaces/default/pods', JSON.stringify({ metadata: { name: 'h1' }, spec: { containers: [{ name: 'c', image: 'i' }] } }));
+    const rv = JSON.parse(create.body).metadata.resourceVersion;
+    await call('DELETE', '/api/v1/namespaces/default/pods/h1');
+    const r = await call('GET', `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${Number(rv) - 1}&timeoutSeconds=1`);
+    const events = r.body.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED h1', 'DELETED h1']);
+  });
+
+  it('refuses to bind the insecure port to a non-loopback address', async () => {
+    await expect(startKronicle({ store, host: '0.0.0.0', port: 0 })).rejects.toThrow(/binds only to loopback/);
+  });
+});
+
