@@ -15,6 +15,7 @@ import type { Actor } from '../core/events/envelope';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type Change, type ListQuery } from '../projections';
 import { invalidStatus, rejectionStatus, send, sendStatus } from './status';
+import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 
 export interface ApiContext {
   readonly store: EventStore;
@@ -97,22 +98,152 @@ export class ResourceHandler {
 
   async handle(req: Request, res: Response, target: Target): Promise<void> {
     const method = req.method;
-    if (target.subresource) return sendStatus(res, 'NotFound', `the server could not find the requested resource (${target.kind.plural}/${target.subresource})`);
     if (target.name === undefined) {
       if (method === 'GET') return req.query.watch === 'true' || req.query.watch === '1' ? this.watch(req, res, target) : this.list(req, res, target);
       if (method === 'POST') return this.create(req, res, target);
       return sendStatus(res, 'MethodNotAllowed', `${method} is not supported on ${target.kind.plural}`);
     }
+    if (target.subresource) return this.subresource(req, res, target);
     switch (method) {
       case 'GET':
         return this.get(res, target);
       case 'PUT':
         return this.update(req, res, target);
+      case 'PATCH':
+        return this.patch(req, res, target, (current, patched) => this.write(res, target, withName(patched, target), (object) => ({ type: 'Update', object: keepVersion(object, current) }), 200));
       case 'DELETE':
         return this.delete(req, res, target);
       default:
         return sendStatus(res, 'MethodNotAllowed', `${method} is not supported on ${target.kind.plural}/${target.name}`);
     }
+  }
+
+  /** status, scale, binding, finalize. */
+  private async subresource(req: Request, res: Response, target: Target): Promise<void> {
+    const { kind, subresource: sub } = target;
+    const name = target.name as string;
+    const method = req.method;
+    const notAllowed = () => sendStatus(res, 'MethodNotAllowed', `${method} is not supported on ${kind.plural}/${sub}`);
+    if (sub === 'status' && kind.hasStatus) {
+      if (method === 'GET') return this.get(res, target);
+      if (method === 'PUT') {
+        const body = parseObjectBody(req, res);
+        if (!body) return;
+        const rv = (body.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+        return this.run(res, target, name, { type: 'UpdateStatus', status: (body.status ?? {}) as never, preconditions: { resourceVersion: typeof rv === 'string' ? rv : undefined } }, 200);
+      }
+      if (method === 'PATCH') {
+        return this.patch(req, res, target, (current, patched) =>
+          this.run(res, target, name, { type: 'UpdateStatus', status: ((patched as KubeObject).status ?? {}) as never, preconditions: { resourceVersion: current.metadata.resourceVersion } }, 200),
+        );
+      }
+      return notAllowed();
+    }
+    if (sub === 'scale' && kind.kind === 'ReplicationController') {
+      const toScale = (o: KubeObject | undefined) => (o ? scaleOf(o) : o);
+      if (method === 'GET') {
+        const found = this.current(target);
+        if (!found) return this.notFound(res, target);
+        return void res.json(scaleOf(found));
+      }
+      if (method === 'PUT') {
+        const body = parseObjectBody(req, res);
+        if (!body) return;
+        const replicas = (body.spec as { replicas?: unknown } | undefined)?.replicas;
+        const rv = (body.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+        if (typeof replicas !== 'number') return send(res, invalidStatus('Scale', name, [{ type: 'FieldValueRequired', field: 'spec.replicas', message: 'Required value' }]));
+        return this.run(res, target, name, { type: 'Scale', replicas, preconditions: { resourceVersion: typeof rv === 'string' ? rv : undefined } }, 200, undefined, toScale);
+      }
+      if (method === 'PATCH') {
+        return this.patch(
+          req,
+          res,
+          target,
+          (current, patched) => {
+            const replicas = (patched as { spec?: { replicas?: unknown } }).spec?.replicas;
+            if (typeof replicas !== 'number') return send(res, invalidStatus('Scale', name, [{ type: 'FieldValueRequired', field: 'spec.replicas', message: 'Required value' }]));
+            return this.run(res, target, name, { type: 'Scale', replicas, preconditions: { resourceVersion: current.metadata.resourceVersion } }, 200, undefined, toScale);
+          },
+          scaleOf,
+        );
+      }
+      return notAllowed();
+    }
+    if (sub === 'binding' && kind.kind === 'Pod') {
+      if (method !== 'POST') return notAllowed();
+      const body = parseObjectBody(req, res);
+      if (!body) return;
+      return this.bind(res, target.namespace as string, name, body);
+    }
+    if (sub === 'finalize' && kind.kind === 'Namespace') {
+      if (method !== 'PUT') return notAllowed();
+      const body = parseObjectBody(req, res);
+      if (!body) return;
+      const finalizers = (body.spec as { finalizers?: unknown } | undefined)?.finalizers ?? [];
+      if (!Array.isArray(finalizers) || !finalizers.every((f) => typeof f === 'string')) return sendStatus(res, 'BadRequest', 'spec.finalizers must be a list of strings');
+      return this.run(res, target, name, { type: 'FinalizeNamespace', finalizers }, 200);
+    }
+    return sendStatus(res, 'NotFound', `the server could not find the requested resource (${kind.plural}/${sub})`);
+  }
+
+  /** POST /api/v1/namespaces/{ns}/bindings: the Binding names its pod. */
+  async bindings(req: Request, res: Response, namespace: string): Promise<void> {
+    if (req.method !== 'POST') return sendStatus(res, 'MethodNotAllowed', `${req.method} is not supported on bindings`);
+    const body = parseObjectBody(req, res);
+    if (!body) return;
+    const name = (body.metadata as { name?: unknown } | undefined)?.name;
+    if (typeof name !== 'string' || name === '') return send(res, invalidStatus('Binding', '', [{ type: 'FieldValueRequired', field: 'metadata.name', message: 'Required value' }]));
+    return this.bind(res, namespace, name, body);
+  }
+
+  private async bind(res: Response, namespace: string, name: string, body: Record<string, unknown>): Promise<void> {
+    const target = (body.target ?? {}) as { name?: unknown; kind?: unknown };
+    if (typeof target.name !== 'string' || target.name === '') {
+      return send(res, invalidStatus('Binding', name, [{ type: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]));
+    }
+    const uid = (body.metadata as { uid?: unknown } | undefined)?.uid;
+    const pods = { kind: mustPodKind(), namespace, name };
+    await this.run(res, pods, name, { type: 'Bind', nodeName: target.name, preconditions: { uid: typeof uid === 'string' ? uid : undefined } }, 201, undefined, () => ({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      code: 201,
+    }));
+  }
+
+  /**
+   * A PATCH: applies the patch to the current object (or view of it, such as its Scale) and
+   * hands the result on. Retried when another writer changed the object in between, as
+   * Kubernetes does for patches that carry no resourceVersion of their own.
+   */
+  private async patch(
+    req: Request,
+    res: Response,
+    target: Target,
+    then: (current: KubeObject, patched: Record<string, unknown>) => Promise<void> | void,
+    view: (o: KubeObject) => unknown = (o) => o,
+  ): Promise<void> {
+    const type = patchTypeOf(req.get('content-type'));
+    if (!type) {
+      return sendStatus(res, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
+    }
+    const doc = parseBody(req, res);
+    if (doc === undefined) return;
+    const current = this.current(target);
+    if (!current) return this.notFound(res, target);
+    const patched = applyPatchDocument(type, view(current), doc);
+    if (E.isLeft(patched)) return sendStatus(res, 'BadRequest', patched.left);
+    if (typeof patched.right !== 'object' || patched.right === null || Array.isArray(patched.right)) return sendStatus(res, 'BadRequest', 'the patched object is not a JSON object');
+    await then(current, patched.right as Record<string, unknown>);
+  }
+
+  private current(target: Target): KubeObject | undefined {
+    return this.ctx.projection.store(target.kind.kind).get(target.namespace, target.name as string)?.object as KubeObject | undefined;
+  }
+
+  private notFound(res: Response, target: Target): void {
+    sendStatus(res, 'NotFound', `${target.kind.plural} "${target.name}" not found`, { name: target.name, kind: target.kind.plural });
   }
 
   private list(req: Request, res: Response, target: Target): void {
@@ -123,9 +254,9 @@ export class ResourceHandler {
   }
 
   private get(res: Response, target: Target): void {
-    const found = this.ctx.projection.store(target.kind.kind).get(target.namespace, target.name as string);
-    if (!found) return sendStatus(res, 'NotFound', `${target.kind.plural} "${target.name}" not found`, { name: target.name, kind: target.kind.plural });
-    res.json(found.object);
+    const found = this.current(target);
+    if (!found) return this.notFound(res, target);
+    res.json(found);
   }
 
   private async create(req: Request, res: Response, target: Target): Promise<void> {
@@ -188,7 +319,15 @@ export class ResourceHandler {
     await this.run(res, target, name, command(decoded.right), code);
   }
 
-  private async run(res: Response, target: Target, name: string, command: ObjectCommand, code: number, before?: KubeObject): Promise<void> {
+  private async run(
+    res: Response,
+    target: Target | { kind: KindSpec; namespace?: string },
+    name: string,
+    command: ObjectCommand,
+    code: number,
+    before?: KubeObject,
+    respond: (o: KubeObject | undefined) => unknown = (o) => o,
+  ): Promise<void> {
     const key = { kind: target.kind.kind, namespace: target.namespace, name };
     const req = res.req;
     const result = await handleCommand(this.ctx.store, key, command, {
@@ -199,7 +338,7 @@ export class ResourceHandler {
     if (E.isLeft(result)) return send(res, rejectionStatus(result.left, target.kind.kind));
     await this.ctx.projection.waitFor(result.right.position);
     const object = result.right.object ?? lastState(result.right.events) ?? before;
-    res.status(code).json(object);
+    res.status(code).json(respond(object));
   }
 
   /**
@@ -260,6 +399,49 @@ export class ResourceHandler {
     }
   }
 }
+
+function parseObjectBody(req: Request, res: Response): Record<string, unknown> | undefined {
+  const body = parseBody(req, res);
+  if (body === undefined) return undefined;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    sendStatus(res, 'BadRequest', 'the request body must be a JSON object');
+    return undefined;
+  }
+  return body as Record<string, unknown>;
+}
+
+/** The name and namespace come from the URL, whatever a patch did to them. */
+function withName(o: Record<string, unknown>, target: Target): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { ...((o.metadata as Record<string, unknown> | undefined) ?? {}), name: target.name };
+  if (target.namespace !== undefined) metadata.namespace = target.namespace;
+  return { ...o, metadata };
+}
+
+/** A patch that names no resourceVersion applies to the version it was applied to. */
+function keepVersion(o: KubeObject, current: KubeObject): KubeObject {
+  return o.metadata.resourceVersion ? o : { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
+}
+
+/** The autoscaling/v1 Scale of a replication controller. */
+export function scaleOf(rc: KubeObject): Record<string, unknown> {
+  const spec = (rc.spec ?? {}) as { replicas?: number; selector?: Record<string, string> };
+  const status = (rc.status ?? {}) as { replicas?: number };
+  const m = rc.metadata;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: spec.replicas ?? 1 },
+    status: {
+      replicas: status.replicas ?? 0,
+      selector: Object.entries(spec.selector ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
+  };
+}
+
+const mustPodKind = (): KindSpec => kindByResource('', 'pods') as KindSpec;
 
 function lastState(events: ReadonlyArray<{ event: { type: string; object?: KubeObject } }>): KubeObject | undefined {
   for (let i = events.length - 1; i >= 0; i--) if (events[i].event.object) return events[i].event.object;

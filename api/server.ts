@@ -28,6 +28,10 @@ export function createApiApp(ctx: ApiContext): express.Express {
   const resources = new ResourceHandler(ctx);
   const route = (group: string) => (req: Request, res: Response, next: NextFunction) => {
     const segments = req.path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    if (!group && segments.length === 3 && segments[0] === 'namespaces' && segments[2] === 'bindings') {
+      resources.bindings(req, res, segments[1]).catch(next);
+      return;
+    }
     const target = parseTarget(group, segments);
     if (!target) return next();
     resources.handle(req, res, target).catch(next);

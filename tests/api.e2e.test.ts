@@ -78,6 +78,27 @@ describe('kubectl against Kronicle', () => {
     );
   });
 
+  it('scales, labels, annotates and patches', async () => {
+    const file = path.join(examples, 'replication-controller.yaml');
+    expect((await kubectl.run(['create', '-f', file, '--validate=false'])).code).toBe(0);
+    expect((await kubectl.run(['scale', 'rc', 'teciplsrc', '--replicas=5'])).stdout).toBe('replicationcontroller/teciplsrc scaled\n');
+    expect((await kubectl.run(['scale', 'rc', 'teciplsrc', '--current-replicas=5', '--replicas=2'])).stdout).toBe('replicationcontroller/teciplsrc scaled\n');
+    expect((await kubectl.run(['scale', 'rc', 'teciplsrc', '--current-replicas=7', '--replicas=1'])).stderr).toBe('error: Expected replicas to be 7, was 2\n');
+    expect((await kubectl.run(['get', 'rc', 'teciplsrc', '-o', 'jsonpath={.spec.replicas} {.metadata.generation}'])).stdout).toBe('2 3');
+    expect((await kubectl.run(['label', 'rc', 'teciplsrc', 'tier=web'])).stdout).toBe('replicationcontroller/teciplsrc labeled\n');
+    expect((await kubectl.run(['label', 'rc', 'teciplsrc', 'tier=db'])).stderr).toBe("error: 'tier' already has a value (web), and --overwrite is false\n");
+    expect((await kubectl.run(['label', 'rc', 'teciplsrc', 'tier=db', '--overwrite'])).code).toBe(0);
+    expect((await kubectl.run(['annotate', 'rc', 'teciplsrc', 'note=hi'])).stdout).toBe('replicationcontroller/teciplsrc annotated\n');
+    expect((await kubectl.run(['patch', 'rc', 'teciplsrc', '--type=json', '-p', '[{"op":"replace","path":"/spec/replicas","value":4}]'])).code).toBe(0);
+    const rc = JSON.parse((await kubectl.run(['get', 'rc', 'teciplsrc', '-o', 'json'])).stdout);
+    expect(rc.metadata.labels).toEqual({ name: 'teciplsrc', tier: 'db' });
+    expect(rc.metadata.annotations).toEqual({ note: 'hi' });
+    expect(rc.spec.replicas).toBe(4);
+    // Strategic merge patch is not served yet: a clear 415, never the wrong semantics.
+    expect((await kubectl.run(['patch', 'rc', 'teciplsrc', '-p', '{"spec":{"replicas":1}}'])).stderr).toMatch(/application\/strategic-merge-patch\+json is not supported/);
+    expect((await kubectl.run(['delete', 'rc', 'teciplsrc'])).code).toBe(0);
+  });
+
   it('watches ADDED and DELETED live', async () => {
     const watch = kubectl.start(['get', 'pods', '--watch', '--output-watch-events', '-l', 'w=1']);
     await new Promise((r) => setTimeout(r, 1500));
@@ -122,7 +143,10 @@ describe('the HTTP API', () => {
       ['GET', '/api/v1/widgets', undefined, 404, 'NotFound'],
       ['GET', '/api/v1/namespaces/default/pods?labelSelector=a%20in%20(', undefined, 400, 'BadRequest'],
       ['GET', '/api/v1/namespaces/default/services?fieldSelector=spec.nodeName%3Dx', undefined, 400, 'BadRequest'],
-      ['PATCH', '/api/v1/namespaces/default/pods/x', '{}', 405, 'MethodNotAllowed'],
+      ['PATCH', '/api/v1/namespaces/default/pods/x', '{}', 415, 'UnsupportedMediaType'],
+      ['PUT', '/api/v1/namespaces/default/pods', '{}', 405, 'MethodNotAllowed'],
+      ['POST', '/api/v1/namespaces/default/pods/x/binding', '{"target":{}}', 422, 'Invalid'],
+      ['GET', '/api/v1/namespaces/default/pods/x/exec', undefined, 404, 'NotFound'],
     ];
     for (const [method, p, body, status, reason] of cases) {
       const r = await call(method, p, body);
@@ -139,6 +163,21 @@ describe('the HTTP API', () => {
     const r = await call('GET', `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${Number(rv) - 1}&timeoutSeconds=1`);
     const events = r.body.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED h1', 'DELETED h1']);
+  });
+
+  it('binds pods through pods/{name}/binding and /bindings, once', async () => {
+    await call('POST', '/api/v1/namespaces/default/pods', JSON.stringify({ metadata: { name: 'b1' }, spec: { containers: [{ name: 'c', image: 'i' }] } }));
+    const bound = await call('POST', '/api/v1/namespaces/default/pods/b1/binding', JSON.stringify({ metadata: { name: 'b1' }, target: { kind: 'Node', name: 'n1' } }));
+    expect(bound.status).toBe(201);
+    const again = await call('POST', '/api/v1/namespaces/default/bindings', JSON.stringify({ metadata: { name: 'b1' }, target: { name: 'n2' } }));
+    expect(JSON.parse(again.body)).toMatchObject({ reason: 'Conflict', message: 'Operation cannot be fulfilled on pods/binding "b1": pod b1 is already assigned to node "n1"' });
+    const pod = JSON.parse((await call('GET', '/api/v1/namespaces/default/pods/b1')).body);
+    expect(pod.spec.nodeName).toBe('n1');
+    const status = await call('PATCH', '/api/v1/namespaces/default/pods/b1/status', JSON.stringify({ status: { phase: 'Running' } }), { 'content-type': 'application/merge-patch+json' });
+    expect(JSON.parse(status.body).status).toMatchObject({ phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }] });
+    const events = await store.readStream('Pod-default/b1');
+    expect(events.map((e) => e.type)).toEqual(['PodCreated', 'PodBound', 'PodStatusReported']);
+    expect(events[1].metadata).toMatchObject({ actor: { name: 'system:unsecured', authMethod: 'insecure-port' } });
   });
 
   it('refuses to bind the insecure port to a non-loopback address', async () => {
