@@ -8,6 +8,7 @@ import * as E from 'fp-ts/Either';
 import type { Request, Response } from 'express';
 import type { Subscription } from 'rxjs';
 import { decodeObject, kindByResource, type KindSpec } from '../core/kinds';
+import { dns1123Label } from '../core/validation';
 import type { KubeObject } from '../core/objects/codecs';
 import { handleCommand, type IdSource } from '../core/shell';
 import type { ObjectCommand } from '../core/deciders/object';
@@ -98,6 +99,11 @@ export class ResourceHandler {
 
   async handle(req: Request, res: Response, target: Target): Promise<void> {
     const method = req.method;
+    // A name or namespace that no object can have: nothing to find there.
+    if (target.namespace !== undefined && dns1123Label(target.namespace).length > 0) {
+      return sendStatus(res, 'NotFound', `namespaces "${target.namespace}" not found`, { name: target.namespace, kind: 'namespaces' });
+    }
+    if (target.name !== undefined && target.kind.nameRule(target.name).length > 0) return this.notFound(res, target);
     if (target.name === undefined) {
       if (method === 'GET') return req.query.watch === 'true' || req.query.watch === '1' ? this.watch(req, res, target) : this.list(req, res, target);
       if (method === 'POST') return this.create(req, res, target);
@@ -351,7 +357,11 @@ export class ResourceHandler {
     if (!query) return;
     const rvParam = typeof req.query.resourceVersion === 'string' && req.query.resourceVersion !== '' ? req.query.resourceVersion : undefined;
     if (rvParam !== undefined && !/^\d+$/.test(rvParam)) return sendStatus(res, 'BadRequest', `invalid resourceVersion "${rvParam}"`);
-    const timeout = Number(req.query.timeoutSeconds ?? 0);
+    const timeoutParam = req.query.timeoutSeconds;
+    if (timeoutParam !== undefined && (typeof timeoutParam !== 'string' || !/^\d+$/.test(timeoutParam))) {
+      return sendStatus(res, 'BadRequest', `invalid timeoutSeconds "${String(timeoutParam)}": must be a non-negative integer`);
+    }
+    const timeout = Number(timeoutParam ?? 0);
     const bookmarks = req.query.allowWatchBookmarks === 'true';
     res.status(200).type('application/json').setHeader('Transfer-Encoding', 'chunked');
     res.flushHeaders();

@@ -27,7 +27,12 @@ export function createApiApp(ctx: ApiContext): express.Express {
 
   const resources = new ResourceHandler(ctx);
   const route = (group: string) => (req: Request, res: Response, next: NextFunction) => {
-    const segments = req.path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    let segments: string[];
+    try {
+      segments = req.path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    } catch {
+      return sendStatus(res, 'BadRequest', `malformed percent-encoding in the path ${req.path}`);
+    }
     if (!group && segments.length === 3 && segments[0] === 'namespaces' && segments[2] === 'bindings') {
       resources.bindings(req, res, segments[1]).catch(next);
       return;
@@ -44,7 +49,9 @@ export function createApiApp(ctx: ApiContext): express.Express {
     if (res.headersSent) return void res.end();
     if (err.type === 'entity.too.large') return sendStatus(res, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
     if (err.status && err.status < 500) return sendStatus(res, 'BadRequest', err.message);
-    if ((err as { code?: string }).code === 'StoreUnavailable') return sendStatus(res, 'ServiceUnavailable', err.message);
+    const code = (err as { code?: string }).code;
+    if (code === 'StoreUnavailable' || code === 'StoreClosed') return sendStatus(res, 'ServiceUnavailable', err.message);
+    if (code === 'InvalidEvent') return sendStatus(res, 'BadRequest', err.message);
     sendStatus(res, 'InternalError', `an internal error occurred: ${err.message}`);
   });
   return app;
