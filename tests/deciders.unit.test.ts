@@ -1,25 +1,42 @@
 import type { KubeObject } from '../core/objects/codecs';
 import type { ObjectEvent } from '../core/events/types';
 import { DeciderSpecification, NOW, UID, foldGiven } from './support/deciderSpec';
+import { applyDefaults } from '../core/objects/defaults';
 
 const podSpec = { containers: [{ name: 'c', image: 'nginx' }] };
 const pod = (extra: Partial<KubeObject> = {}): KubeObject => ({ metadata: { name: 'web', namespace: 'default' }, spec: podSpec, ...extra });
+/** A Created event as the decider writes it: with Kubernetes' defaults applied. */
 const created = (o: KubeObject, kind = 'Pod'): ObjectEvent => ({
   type: 'Created',
   kind,
-  object: { apiVersion: kind === 'Lease' ? 'coordination.k8s.io/v1' : 'v1', kind, ...o, metadata: { ...o.metadata, uid: UID, creationTimestamp: '2026-11-27T09:00:00Z', generation: 1 } },
+  object: { apiVersion: kind === 'Lease' ? 'coordination.k8s.io/v1' : 'v1', kind, ...applyDefaults(kind, o), metadata: { ...o.metadata, uid: UID, creationTimestamp: '2026-11-27T09:00:00Z', generation: 1 } },
 });
 
 describe('object decider', () => {
   const Pod = DeciderSpecification.for('Pod');
 
   describe('Create', () => {
-    it('records the object with uid, creation time and generation 1', () => {
+    it('records the object with uid, creation time, generation 1 and Kubernetes’ defaults', () => {
       Pod.given([]).when({ type: 'Create', object: pod() }).then([
         {
           type: 'Created',
           kind: 'Pod',
-          object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default', uid: UID, creationTimestamp: '2026-11-27T10:00:00Z', generation: 1 }, spec: podSpec },
+          object: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'web', namespace: 'default', uid: UID, creationTimestamp: '2026-11-27T10:00:00Z', generation: 1 },
+            spec: {
+              containers: [{ name: 'c', image: 'nginx', imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', resources: {} }],
+              restartPolicy: 'Always',
+              terminationGracePeriodSeconds: 30,
+              dnsPolicy: 'ClusterFirst',
+              schedulerName: 'default-scheduler',
+              securityContext: {},
+              enableServiceLinks: true,
+              priority: 0,
+              preemptionPolicy: 'PreemptLowerPriority',
+            },
+          },
         },
       ]);
     });

@@ -12,6 +12,7 @@ import type { ObjectEvent } from '../events/types';
 import { deepEqual, omit, rfc3339, withFields } from '../json';
 import { mustKindSpec, type KindSpec } from '../kinds';
 import type { KubeObject, ObjectMeta, PodCondition } from '../objects/codecs';
+import { applyDefaults } from '../objects/defaults';
 import { rejection, type Rejection } from '../rejection';
 import type { JsonValue } from '../store/port';
 
@@ -167,7 +168,7 @@ export function decide(kind: string, command: ObjectCommand, state: ObjectState,
     if (current) return E.left(rejection('AlreadyExists', `${resourceName(k)} "${name}" already exists`, { resource: resourceName(k), name }));
     const meta = omit(command.object.metadata, 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink');
     const object: KubeObject = {
-      ...command.object,
+      ...applyDefaults(kind, command.object),
       apiVersion: k.apiVersion,
       kind: k.kind,
       metadata: { ...meta, uid: ctx.uid, creationTimestamp: rfc3339(ctx.now), generation: 1 },
@@ -202,8 +203,9 @@ export function decide(kind: string, command: ObjectCommand, state: ObjectState,
         resourceVersion: command.object.metadata.resourceVersion,
       });
       if (failed) return E.left(failed);
+      const defaulted = applyDefaults(kind, command.object);
       const next: KubeObject = {
-        ...(k.hasStatus ? omit(command.object, 'status') : command.object),
+        ...(k.hasStatus ? omit(defaulted, 'status') : defaulted),
         apiVersion: k.apiVersion,
         kind: k.kind,
         // Status has its own subresource: an update of the object keeps the current status.
