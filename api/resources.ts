@@ -17,6 +17,7 @@ import type { EventStore } from '../core/store/port';
 import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type Change, type ListQuery } from '../projections';
 import { invalidStatus, rejectionStatus, send, sendStatus } from './status';
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
+import { table, wantsTable } from './tables';
 
 export interface ApiContext {
   readonly store: EventStore;
@@ -112,7 +113,7 @@ export class ResourceHandler {
     if (target.subresource) return this.subresource(req, res, target);
     switch (method) {
       case 'GET':
-        return this.get(res, target);
+        return this.get(res, target, wantsTable(req));
       case 'PUT':
         return this.update(req, res, target);
       case 'PATCH':
@@ -255,13 +256,16 @@ export class ResourceHandler {
   private list(req: Request, res: Response, target: Target): void {
     const query = listQuery(req, res, target);
     if (!query) return;
-    const items = this.ctx.projection.store(target.kind.kind).list(query).map((s) => s.object);
-    res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion: this.ctx.projection.position.toString() }, items });
+    const items = this.ctx.projection.store(target.kind.kind).list(query).map((s) => s.object as KubeObject);
+    const resourceVersion = this.ctx.projection.position.toString();
+    if (wantsTable(req)) return void res.json(table(target.kind.kind, items, resourceVersion, this.ctx.clock()));
+    res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion }, items });
   }
 
-  private get(res: Response, target: Target): void {
+  private get(res: Response, target: Target, asTable = false): void {
     const found = this.current(target);
     if (!found) return this.notFound(res, target);
+    if (asTable) return void res.json(table(target.kind.kind, [found], found.metadata.resourceVersion ?? '', this.ctx.clock()));
     res.json(found);
   }
 
@@ -371,7 +375,17 @@ export class ResourceHandler {
       (query.namespace === undefined || o.metadata.namespace === query.namespace) &&
       (!query.labels || matchesLabels(query.labels, o.metadata.labels)) &&
       (!query.fields || matchesFields(kind, query.fields, o));
-    const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+    const asTable = wantsTable(req);
+    let columnsSent = false;
+    const write = (type: string, object: unknown) => {
+      // As a Table, each event is a one-row table; the column definitions come with the first.
+      const shown =
+        asTable && type !== 'BOOKMARK' && type !== 'ERROR'
+          ? table(kind, [object as KubeObject], (object as KubeObject).metadata.resourceVersion ?? '', this.ctx.clock(), !columnsSent)
+          : object;
+      if (shown !== object) columnsSent = true;
+      res.write(`${JSON.stringify({ type, object: shown })}\n`);
+    };
     let sub: Subscription | undefined;
     let timer: NodeJS.Timeout | undefined;
     let bookmarkTimer: NodeJS.Timeout | undefined;

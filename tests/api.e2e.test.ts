@@ -99,6 +99,21 @@ describe('kubectl against Kronicle', () => {
     expect((await kubectl.run(['delete', 'rc', 'teciplsrc'])).code).toBe(0);
   });
 
+  it('prints Kubernetes’ columns from server-side tables', async () => {
+    expect((await kubectl.run(['get', 'ns', 'default'])).stdout).toMatch(/^NAME\s+STATUS\s+AGE\ndefault\s+Active\s+\d+s\n$/);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 't1', labels: { app: 'myApp' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], JSON.stringify(pod))).code).toBe(0);
+    const wide = (await kubectl.run(['get', 'pods', 't1', '-o', 'wide', '--show-labels'])).stdout;
+    expect(wide).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\s+LABELS\n/);
+    expect(wide).toMatch(/\nt1\s+0\/1\s+Pending\s+0\s+\d+s\s+<none>\s+<none>\s+<none>\s+<none>\s+app=myApp\n$/);
+    expect((await kubectl.run(['get', 'pods', '-A'])).stdout).toMatch(/^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n(.*\n)*default\s+t1\s+0\/1\s+Pending/);
+    const file = path.join(examples, 'replication-controller.yaml');
+    expect((await kubectl.run(['create', '-f', file, '--validate=false'])).code).toBe(0);
+    expect((await kubectl.run(['get', 'rc', '-o', 'wide'])).stdout).toMatch(/^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR\nteciplsrc\s+3\s+0\s+0\s+\d+s\s+teciplsrc-01\s+nginx:1\.27\s+name=teciplsrc\n$/);
+    expect((await kubectl.run(['delete', 'rc', 'teciplsrc'])).code).toBe(0);
+    expect((await kubectl.run(['delete', 'pod', 't1', '--grace-period=0'])).code).toBe(0);
+  });
+
   it('watches ADDED and DELETED live', async () => {
     const watch = kubectl.start(['get', 'pods', '--watch', '--output-watch-events', '-l', 'w=1']);
     await new Promise((r) => setTimeout(r, 1500));
