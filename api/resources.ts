@@ -113,7 +113,7 @@ export class ResourceHandler {
     if (target.subresource) return this.subresource(req, res, target);
     switch (method) {
       case 'GET':
-        return this.get(res, target, wantsTable(req));
+        return this.get(req, res, target, wantsTable(req));
       case 'PUT':
         return this.update(req, res, target);
       case 'PATCH':
@@ -132,7 +132,7 @@ export class ResourceHandler {
     const method = req.method;
     const notAllowed = () => sendStatus(res, 'MethodNotAllowed', `${method} is not supported on ${kind.plural}/${sub}`);
     if (sub === 'status' && kind.hasStatus) {
-      if (method === 'GET') return this.get(res, target);
+      if (method === 'GET') return this.get(req, res, target);
       if (method === 'PUT') {
         const body = parseObjectBody(req, res);
         if (!body) return;
@@ -253,17 +253,49 @@ export class ResourceHandler {
     sendStatus(res, 'NotFound', `${target.kind.plural} "${target.name}" not found`, { name: target.name, kind: target.kind.plural });
   }
 
-  private list(req: Request, res: Response, target: Target): void {
+  /**
+   * The projection a read is answered from. `resourceVersionMatch=Exact` reads the cluster as it
+   * was at that position, however old (Kubernetes forgets after minutes; the log does not); a
+   * resourceVersion ahead of the log is waited for briefly, then refused as Kubernetes does.
+   */
+  private async readView(req: Request, res: Response): Promise<ClusterProjection | undefined> {
+    const rvParam = req.query.resourceVersion;
+    const match = req.query.resourceVersionMatch;
+    if (match !== undefined && match !== 'Exact' && match !== 'NotOlderThan') {
+      return void sendStatus(res, 'BadRequest', `invalid resourceVersionMatch "${String(match)}": must be Exact or NotOlderThan`);
+    }
+    if (rvParam === undefined || rvParam === '') {
+      if (match !== undefined) return void sendStatus(res, 'BadRequest', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
+      return this.ctx.projection;
+    }
+    if (typeof rvParam !== 'string' || !/^\d+$/.test(rvParam)) return void sendStatus(res, 'BadRequest', `invalid resourceVersion "${String(rvParam)}"`);
+    const rv = BigInt(rvParam);
+    const live = this.ctx.projection;
+    if (rv > live.position) {
+      const reached = await Promise.race([live.waitFor(rv).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
+      if (!reached) return void sendStatus(res, 'Timeout', `Too large resource version: ${rv}, current: ${live.position}`);
+    }
+    if (match !== 'Exact' || rv === live.position) return live;
+    const past = new ClusterProjection();
+    await past.foldRange(this.ctx.store, rv);
+    return past;
+  }
+
+  private async list(req: Request, res: Response, target: Target): Promise<void> {
     const query = listQuery(req, res, target);
     if (!query) return;
-    const items = this.ctx.projection.store(target.kind.kind).list(query).map((s) => s.object as KubeObject);
-    const resourceVersion = this.ctx.projection.position.toString();
+    const view = await this.readView(req, res);
+    if (!view) return;
+    const items = view.store(target.kind.kind).list(query).map((s) => s.object as KubeObject);
+    const resourceVersion = view.position.toString();
     if (wantsTable(req)) return void res.json(table(target.kind.kind, items, resourceVersion, this.ctx.clock()));
     res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion }, items });
   }
 
-  private get(res: Response, target: Target, asTable = false): void {
-    const found = this.current(target);
+  private async get(req: Request, res: Response, target: Target, asTable = false): Promise<void> {
+    const view = await this.readView(req, res);
+    if (!view) return;
+    const found = view.store(target.kind.kind).get(target.namespace, target.name as string)?.object as KubeObject | undefined;
     if (!found) return this.notFound(res, target);
     if (asTable) return void res.json(table(target.kind.kind, [found], found.metadata.resourceVersion ?? '', this.ctx.clock()));
     res.json(found);

@@ -14,6 +14,7 @@ export type StatusReason =
   | 'RequestEntityTooLarge'
   | 'NotAcceptable'
   | 'ServiceUnavailable'
+  | 'Timeout'
   | 'InternalError'
   | 'Unauthorized';
 
@@ -33,6 +34,7 @@ const CODES: Record<StatusReason, number> = {
   Invalid: 422,
   InternalError: 500,
   ServiceUnavailable: 503,
+  Timeout: 504,
 };
 
 export interface StatusDetails {

@@ -114,6 +114,22 @@ describe('kubectl against Kronicle', () => {
     expect((await kubectl.run(['delete', 'pod', 't1', '--grace-period=0'])).code).toBe(0);
   });
 
+  it('reads the past through the standard API: get --raw at an exact resourceVersion', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'past1', labels: { v: 'one' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], JSON.stringify(pod))).code).toBe(0);
+    const rv = JSON.parse((await kubectl.run(['get', 'pod', 'past1', '-o', 'json'])).stdout).metadata.resourceVersion;
+    expect((await kubectl.run(['label', 'pod', 'past1', 'v=two', '--overwrite'])).code).toBe(0);
+    expect((await kubectl.run(['delete', 'pod', 'past1'])).code).toBe(0);
+    const then = JSON.parse((await kubectl.run(['get', '--raw', `/api/v1/namespaces/default/pods?resourceVersion=${rv}&resourceVersionMatch=Exact`])).stdout);
+    expect(then.metadata.resourceVersion).toBe(rv);
+    expect(then.items.find((p: { metadata: { name: string } }) => p.metadata.name === 'past1')?.metadata.labels).toEqual({ v: 'one' });
+    const one = JSON.parse((await kubectl.run(['get', '--raw', `/api/v1/namespaces/default/pods/past1?resourceVersion=${rv}&resourceVersionMatch=Exact`])).stdout);
+    expect(one.metadata).toMatchObject({ name: 'past1', resourceVersion: rv, labels: { v: 'one' } });
+    expect((await kubectl.run(['get', 'pod', 'past1'])).stderr).toBe('Error from server (NotFound): pods "past1" not found\n');
+    const future = await kubectl.run(['get', '--raw', '/api/v1/pods?resourceVersion=999999999&resourceVersionMatch=Exact']);
+    expect(future.stderr).toMatch(/Too large resource version: 999999999/);
+  });
+
   it('watches ADDED and DELETED live', async () => {
     const watch = kubectl.start(['get', 'pods', '--watch', '--output-watch-events', '-l', 'w=1']);
     await new Promise((r) => setTimeout(r, 1500));
