@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { startKronicle, type RunningKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
 import { kubectlFor, type Kubectl } from './support/kubectl';
+import { useKronicle } from './support/server';
 import { tempDir } from './support/tmp';
 import { waitUntil } from './conformance/eventStore.conformance';
 
@@ -143,19 +144,10 @@ describe('kubectl against Kronicle', () => {
 });
 
 describe('the HTTP API', () => {
-  let store: MemoryEventStore;
-  let kronicle: RunningKronicle;
-  beforeAll(async () => {
-    store = new MemoryEventStore();
-    kronicle = await startKronicle({ store, port: 0 });
-  });
-  afterAll(async () => {
-    await kronicle.close();
-    await store.close();
-  });
+  const server = useKronicle();
 
   const call = (method: string, p: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${kronicle.url}${p}`, { method, body, headers }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.text() }));
+    fetch(`${server.current.kronicle.url}${p}`, { method, body, headers }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.text() }));
 
   it('serves aggregated discovery only to clients that ask for v2', async () => {
     const agg = await call('GET', '/api', undefined, { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
@@ -165,7 +157,7 @@ describe('the HTTP API', () => {
   });
 
   it('answers bad input with a Status, never a 500, and appends nothing', async () => {
-    const head = await store.headPosition();
+    const head = await server.current.store.headPosition();
     const cases: Array<[string, string, string | Buffer | undefined, number, string]> = [
       ['POST', '/api/v1/namespaces/default/pods', '{not json', 400, 'BadRequest'],
       ['POST', '/api/v1/namespaces/default/pods', '[]', 400, 'BadRequest'],
@@ -184,7 +176,7 @@ describe('the HTTP API', () => {
       expect({ p, status: r.status }).toEqual({ p, status });
       expect(JSON.parse(r.body)).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code: status });
     }
-    expect(await store.headPosition()).toBe(head);
+    expect(await server.current.store.headPosition()).toBe(head);
   });
 
   it('replays a watch from any past resourceVersion in the log', async () => {
@@ -206,13 +198,13 @@ describe('the HTTP API', () => {
     expect(pod.spec.nodeName).toBe('n1');
     const status = await call('PATCH', '/api/v1/namespaces/default/pods/b1/status', JSON.stringify({ status: { phase: 'Running' } }), { 'content-type': 'application/merge-patch+json' });
     expect(JSON.parse(status.body).status).toMatchObject({ phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }] });
-    const events = await store.readStream('Pod-default/b1');
+    const events = await server.current.store.readStream('Pod-default/b1');
     expect(events.map((e) => e.type)).toEqual(['PodCreated', 'PodBound', 'PodStatusReported']);
     expect(events[1].metadata).toMatchObject({ actor: { name: 'system:unsecured', authMethod: 'insecure-port' } });
   });
 
   it('refuses to bind the insecure port to a non-loopback address', async () => {
-    await expect(startKronicle({ store, host: '0.0.0.0', port: 0 })).rejects.toThrow(/binds only to loopback/);
+    await expect(startKronicle({ store: server.current.store, host: '0.0.0.0', port: 0 })).rejects.toThrow(/binds only to loopback/);
   });
 });
 

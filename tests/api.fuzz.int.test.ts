@@ -3,8 +3,7 @@
  * answer is a 5xx, every answer that is not a success is a Kubernetes Status, nothing is appended
  * for a rejected request, and the server still answers afterwards.
  */
-import { startKronicle, type RunningKronicle } from '../api/kronicle';
-import { MemoryEventStore } from '../core/store/memory';
+import { useKronicle } from './support/server';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -18,16 +17,7 @@ function rng(seed: number): () => number {
 }
 
 describe('API fuzzing', () => {
-  let store: MemoryEventStore;
-  let kronicle: RunningKronicle;
-  beforeAll(async () => {
-    store = new MemoryEventStore();
-    kronicle = await startKronicle({ store, port: 0 });
-  });
-  afterAll(async () => {
-    await kronicle.close();
-    await store.close();
-  });
+  const server = useKronicle();
 
   it('answers 10,000 malformed requests without a 5xx, a crash, or an event for a rejected write', async () => {
     const random = rng(20261127);
@@ -109,7 +99,7 @@ describe('API fuzzing', () => {
     };
     const contentTypes = [undefined, 'application/json', 'application/merge-patch+json', 'application/json-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml', 'text/plain', 'application/x-www-form-urlencoded'];
 
-    const head = await store.headPosition();
+    const head = await server.current.store.headPosition();
     let writesAccepted = 0;
     const failures: string[] = [];
     for (let i = 0; i < 10_000; i++) {
@@ -119,7 +109,7 @@ describe('API fuzzing', () => {
       const body = method === 'GET' || method === 'HEAD' ? undefined : bodies();
       const ct = pick(contentTypes);
       const headers: Record<string, string> = ct ? { 'content-type': ct } : {};
-      const r = await fetch(`${kronicle.url}${p}${q ? `?${q}` : ''}`, { method, body, headers, signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(`${server.current.kronicle.url}${p}${q ? `?${q}` : ''}`, { method, body, headers, signal: AbortSignal.timeout(10_000) });
       const text = await r.text();
       const label = `${method} ${p}?${q} (${ct ?? 'no type'})`;
       if (r.status >= 500) failures.push(`${r.status} ${label}: ${text.slice(0, 200)}`);
@@ -136,10 +126,10 @@ describe('API fuzzing', () => {
     }
     expect(failures).toEqual([]);
     // Nothing appended for a rejected request: every event belongs to an accepted write.
-    const appended = (await store.readAll({ from: head + 1n, maxCount: 100_000 })).length;
+    const appended = (await server.current.store.readAll({ from: head + 1n, maxCount: 100_000 })).length;
     expect(appended).toBeLessThanOrEqual(writesAccepted * 2);
     if (writesAccepted === 0) expect(appended).toBe(0);
-    const ok = await fetch(`${kronicle.url}/api/v1/namespaces`);
+    const ok = await fetch(`${server.current.kronicle.url}/api/v1/namespaces`);
     expect(ok.status).toBe(200);
   }, 300_000);
 });
