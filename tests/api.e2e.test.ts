@@ -10,7 +10,8 @@ import { useKronicle } from './support/server';
 import { tempDir } from './support/tmp';
 import { waitUntil } from './conformance/eventStore.conformance';
 
-const examples = path.resolve(__dirname, '../../shared/examples');
+// The manifests from the design (shared/examples), kept with the tests so they run anywhere.
+const examples = path.resolve(__dirname, 'fixtures/examples');
 
 describe('kubectl against Kronicle', () => {
   let store: MemoryEventStore;
