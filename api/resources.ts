@@ -349,8 +349,12 @@ export class ResourceHandler {
       uid: typeof options.preconditions?.uid === 'string' ? options.preconditions.uid : undefined,
       resourceVersion: typeof options.preconditions?.resourceVersion === 'string' ? options.preconditions.resourceVersion : undefined,
     };
-    const before = this.ctx.projection.store(target.kind.kind).get(target.namespace, target.name as string)?.object as KubeObject | undefined;
-    await this.run(res, target, target.name as string, { type: 'Delete', gracePeriodSeconds: grace, preconditions }, 200, before);
+    const before = this.current(target);
+    // A pod's graceful deletion is finished by its node's kubelet; on a node with no kubelet
+    // (no Node object) nothing would ever finish it, so it is deleted at once.
+    const nodeName = target.kind.kind === 'Pod' ? (before?.spec as { nodeName?: string } | undefined)?.nodeName : undefined;
+    const noKubelet = nodeName !== undefined && !this.ctx.projection.store('Node').get(undefined, nodeName);
+    await this.run(res, target, target.name as string, { type: 'Delete', gracePeriodSeconds: noKubelet ? 0 : grace, preconditions }, 200, before);
   }
 
   /** Decodes and validates an object, then runs the command built from it. */

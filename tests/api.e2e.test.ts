@@ -202,6 +202,9 @@ describe('the HTTP API', () => {
     const events = await server.current.store.readStream('Pod-default/b1');
     expect(events.map((e) => e.type)).toEqual(['PodCreated', 'PodBound', 'PodStatusReported']);
     expect(events[1].metadata).toMatchObject({ actor: { name: 'system:unsecured', authMethod: 'insecure-port' } });
+    // Node n1 has no kubelet (no Node object): the graceful deletion is finished at once.
+    expect((await call('DELETE', '/api/v1/namespaces/default/pods/b1')).status).toBe(200);
+    expect((await call('GET', '/api/v1/namespaces/default/pods/b1')).status).toBe(404);
   });
 
   it('refuses to bind the insecure port to a non-loopback address', async () => {
