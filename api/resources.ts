@@ -433,10 +433,12 @@ export class ResourceHandler {
     };
     req.on('close', stop);
     if (timeout > 0) timer = setTimeout(stop, timeout * 1000);
-    const onChange = (c: Change) => {
-      if (c.kind === kind && matches(c.object as KubeObject)) write(c.type, c.object);
-    };
     const from = rvParam === undefined ? undefined : BigInt(rvParam);
+    // Only changes after the requested version: a version ahead of the projection skips the
+    // changes up to it, as a watch "from X" must.
+    const onChange = (c: Change) => {
+      if (c.kind === kind && (from === undefined || c.position > from) && matches(c.object as KubeObject)) write(c.type, c.object);
+    };
     if (from === undefined || from >= this.ctx.projection.position) {
       if (from === undefined) for (const s of store.list(query)) write('ADDED', s.object);
       sub = this.ctx.projection.changes.subscribe(onChange);
