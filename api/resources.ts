@@ -18,6 +18,7 @@ import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, pa
 import { invalidStatus, rejectionStatus, send, sendStatus } from './status';
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 import { table, wantsTable } from './tables';
+import { admitCreate, admitDelete } from './admission';
 
 export interface ApiContext {
   readonly store: EventStore;
@@ -55,6 +56,12 @@ export function parseTarget(group: string, segments: readonly string[]): Target 
 const actorOf = (req: Request): Actor => (req as Request & { actor?: Actor }).actor ?? { kind: 'user', name: 'system:unsecured', groups: ['system:masters'], authMethod: 'insecure-port' };
 
 function parseBody(req: Request, res: Response): unknown {
+  const type = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'application/vnd.kubernetes.protobuf' || type === 'application/cbor') {
+    // Kronicle speaks JSON; clients fall back to JSON on a 415.
+    sendStatus(res, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
+    return undefined;
+  }
   const raw = req.body as Buffer | undefined;
   if (!raw || raw.length === 0) {
     sendStatus(res, 'BadRequest', 'the request body is empty');
@@ -317,6 +324,8 @@ export class ResourceHandler {
       metadata.namespace = target.namespace;
     }
     if (!metadata.name && typeof metadata.generateName === 'string') metadata.name = `${metadata.generateName}${generatedSuffix(this.ctx.ids)}`;
+    const refused = admitCreate(this.ctx.projection, target.kind, target.namespace, String(metadata.name ?? ''));
+    if (refused) return send(res, rejectionStatus(refused, target.kind.kind));
     await this.write(res, target, { ...input, metadata }, (object) => ({ type: 'Create', object }), 201);
   }
 
@@ -349,6 +358,8 @@ export class ResourceHandler {
       uid: typeof options.preconditions?.uid === 'string' ? options.preconditions.uid : undefined,
       resourceVersion: typeof options.preconditions?.resourceVersion === 'string' ? options.preconditions.resourceVersion : undefined,
     };
+    const refused = admitDelete(target.kind, target.name as string);
+    if (refused) return send(res, rejectionStatus(refused, target.kind.kind));
     const before = this.current(target);
     // A pod's graceful deletion is finished by its node's kubelet; on a node with no kubelet
     // (no Node object) nothing would ever finish it, so it is deleted at once.

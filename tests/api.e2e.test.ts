@@ -132,6 +132,19 @@ describe('kubectl against Kronicle', () => {
     expect(future.stderr).toMatch(/Too large resource version: 999999999/);
   });
 
+  it('refuses creates in missing or terminating namespaces, and deleting system namespaces', async () => {
+    const pod = (ns: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: ns }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], pod('nowhere'))).stderr).toBe('Error from server (NotFound): error when creating "STDIN": namespaces "nowhere" not found\n');
+    const ns = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], ns)).stdout).toBe('namespace/team-a created\n');
+    expect((await kubectl.run(['delete', 'namespace', 'team-a', '--wait=false'])).stdout).toBe('namespace "team-a" deleted\n');
+    expect((await kubectl.run(['get', 'ns', 'team-a'])).stdout).toMatch(/team-a\s+Terminating/);
+    expect((await kubectl.run(['create', '-f', '-', '--validate=false'], pod('team-a'))).stderr).toBe(
+      'Error from server (Forbidden): error when creating "STDIN": pods "p" is forbidden: unable to create new content in namespace team-a because it is being terminated\n',
+    );
+    expect((await kubectl.run(['delete', 'namespace', 'default'])).stderr).toBe('Error from server (Forbidden): namespaces "default" is forbidden: this namespace may not be deleted\n');
+  });
+
   it('watches ADDED and DELETED live', async () => {
     const watch = kubectl.start(['get', 'pods', '--watch', '--output-watch-events', '-l', 'w=1']);
     await new Promise((r) => setTimeout(r, 1500));
