@@ -115,6 +115,7 @@ export class ResourceHandler {
     if (target.name === undefined) {
       if (method === 'GET') return req.query.watch === 'true' || req.query.watch === '1' ? this.watch(req, res, target) : this.list(req, res, target);
       if (method === 'POST') return this.create(req, res, target);
+      if (method === 'DELETE') return this.deleteCollection(req, res, target);
       return sendStatus(res, 'MethodNotAllowed', `${method} is not supported on ${target.kind.plural}`);
     }
     if (target.subresource) return this.subresource(req, res, target);
@@ -366,6 +367,30 @@ export class ResourceHandler {
     const nodeName = target.kind.kind === 'Pod' ? (before?.spec as { nodeName?: string } | undefined)?.nodeName : undefined;
     const noKubelet = nodeName !== undefined && !this.ctx.projection.store('Node').get(undefined, nodeName);
     await this.run(res, target, target.name as string, { type: 'Delete', gracePeriodSeconds: noKubelet ? 0 : grace, preconditions }, 200, before);
+  }
+
+  /** DELETE on a collection: every object the selectors match, one command each. */
+  private async deleteCollection(req: Request, res: Response, target: Target): Promise<void> {
+    const query = listQuery(req, res, target);
+    if (!query) return;
+    const matched = this.ctx.projection.store(target.kind.kind).list(query).map((s) => s.object as KubeObject);
+    const deleted: KubeObject[] = [];
+    let last = this.ctx.projection.position;
+    for (const o of matched) {
+      const name = o.metadata.name as string;
+      if (admitDelete(target.kind, name)) continue;
+      const result = await handleCommand(this.ctx.store, { kind: target.kind.kind, namespace: o.metadata.namespace, name }, { type: 'Delete' }, {
+        now: this.ctx.clock(),
+        ids: this.ctx.ids,
+        write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
+      });
+      // An object deleted meanwhile by someone else is simply no longer there to delete.
+      if (E.isLeft(result)) continue;
+      if (result.right.position > last) last = result.right.position;
+      deleted.push(result.right.object ?? lastState(result.right.events) ?? o);
+    }
+    await this.ctx.projection.waitFor(last);
+    res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion: last.toString() }, items: deleted });
   }
 
   /** Decodes and validates an object, then runs the command built from it. */

@@ -220,6 +220,17 @@ describe('the HTTP API', () => {
     expect((await call('GET', '/api/v1/namespaces/default/pods/b1')).status).toBe(404);
   });
 
+  it('deletes a collection by label selector', async () => {
+    for (const [name, tier] of [['c1', 'a'], ['c2', 'a'], ['c3', 'b']]) {
+      await call('POST', '/api/v1/namespaces/default/pods', JSON.stringify({ metadata: { name, labels: { tier } }, spec: { containers: [{ name: 'c', image: 'i' }] } }));
+    }
+    const r = await call('DELETE', '/api/v1/namespaces/default/pods?labelSelector=tier%3Da');
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['c1', 'c2']);
+    const left = JSON.parse((await call('GET', '/api/v1/namespaces/default/pods?labelSelector=tier')).body);
+    expect(left.items.map((p: { metadata: { name: string } }) => p.metadata.name)).toEqual(['c3']);
+  });
+
   it('refuses to bind the insecure port to a non-loopback address', async () => {
     await expect(startKronicle({ store: server.current.store, host: '0.0.0.0', port: 0 })).rejects.toThrow(/binds only to loopback/);
   });
