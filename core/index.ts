@@ -5,7 +5,7 @@ export { StoreError, WrongExpectedVersionError, InvalidEventError, StoreUnavaila
 export type { StoreErrorCode, InvalidEventReason } from './store/errors';
 export { Actor, EventMetadata, SYSTEM_ACTOR, controllerActor, nodeActor } from './events/envelope';
 export type { Recorded, WriteContext } from './events/envelope';
-export { streamOf, parseStream, objectKey } from './events/streams';
+export { streamOf, parseStream } from './events/streams';
 export type { ObjectKey } from './events/streams';
 export { decodeEvent, encodeEvent, upcast, parseStoredType, storedTypeOf, CURRENT_SCHEMA_VERSION, UPCASTERS, EventDecodeError } from './events/types';
 export type { ObjectEvent, ObjectEventType, GenericVerb, Upcasters, UpcastOptions } from './events/types';

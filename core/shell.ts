@@ -12,7 +12,7 @@ import * as E from 'fp-ts/Either';
 import { decide, evolveObject, initialState, type ObjectCommand, type ObjectState } from './deciders/object';
 import type { Recorded, WriteContext } from './events/envelope';
 import { streamOf, type ObjectKey } from './events/streams';
-import { decodeEvent, encodeEvent, EventDecodeError, type ObjectEvent } from './events/types';
+import { decodeEvent, encodeEvent, type ObjectEvent } from './events/types';
 import type { Rejection } from './rejection';
 import { WrongExpectedVersionError } from './store/errors';
 import type { EventStore, EventToAppend, Position } from './store/port';
@@ -153,4 +153,3 @@ function recordResult(
   return { events: recorded, object, position: lastPosition };
 }
 
-export { EventDecodeError };

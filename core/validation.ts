@@ -22,11 +22,6 @@ export interface FieldError {
   readonly message: string;
 }
 
-/** Kubernetes' wording for each error type, as in field.Error.Error(). */
-export function describeFieldError(e: FieldError): string {
-  return `${e.field}: ${e.message}`;
-}
-
 const quote = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
 
 export const required = (field: string, detail = ''): FieldError => ({ type: 'FieldValueRequired', field, message: `Required value${detail ? `: ${detail}` : ''}` });

@@ -115,10 +115,6 @@ export class ObjectStore {
     return out.sort((a, b) => compareKeys(a.object as KubeObject, b.object as KubeObject));
   }
 
-  *all(): IterableIterator<StoredObject> {
-    yield* this.objects.values();
-  }
-
   /** The smallest index set that bounds the result, or every key. */
   private candidates(query: ListQuery): Iterable<string> {
     const sets: ReadonlySet<string>[] = [];

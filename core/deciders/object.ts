@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/Either';
 import type { Recorded } from '../events/envelope';
 import type { ObjectEvent } from '../events/types';
-import { deepEqual, omit, rfc3339, withFields } from '../json';
+import { deepEqual, omit, rfc3339, rfc3339Micro, withFields } from '../json';
 import { mustKindSpec, type KindSpec } from '../kinds';
 import type { KubeObject, ObjectMeta, PodCondition } from '../objects/codecs';
 import { applyDefaults } from '../objects/defaults';
@@ -184,7 +184,7 @@ export function decide(kind: string, command: ObjectCommand, state: ObjectState,
         namespace: command.namespace,
         name: command.name,
         holderIdentity: command.holderIdentity,
-        renewTime: ctx.now.toISOString().replace(/Z$/, '000Z'),
+        renewTime: rfc3339Micro(ctx.now),
         leaseDurationSeconds: command.leaseDurationSeconds,
       },
     ]);

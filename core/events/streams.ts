@@ -22,6 +22,3 @@ export function parseStream(stream: string): ObjectKey | undefined {
   if (rest.length === 0) return undefined;
   return slash < 0 ? { kind, name: rest } : { kind, namespace: rest.slice(0, slash), name: rest.slice(slash + 1) };
 }
-
-/** "namespace/name" or "name": the key projections and work queues index objects by. */
-export const objectKey = (namespace: string | undefined, name: string): string => (namespace ? `${namespace}/${name}` : name);

@@ -27,7 +27,6 @@ import type {
   Container,
   Endpoints,
   Event,
-  KubeObject,
   LimitRange,
   Lease,
   Namespace,
@@ -365,4 +364,3 @@ export const validateServiceAccount = (_sa: ServiceAccount): FieldError[] => [];
 /** Names: most kinds use DNS-1123 subdomains; these use labels. */
 export const NAME_RULES = { subdomain: dns1123Subdomain, label: dns1123Label, dns1035: dns1035Label } as const;
 
-export const objectName = (o: KubeObject): string => o.metadata.name ?? '';
