@@ -1,16 +1,19 @@
 /**
- * Patches, by Content-Type: JSON merge patch (RFC 7386) and JSON patch (RFC 6902, through
- * fast-json-patch). Strategic merge patch and server-side apply come next; until then they are
- * answered with 415, never applied with the wrong semantics.
+ * Patches, by Content-Type: JSON merge patch (RFC 7386), JSON patch (RFC 6902, through
+ * fast-json-patch), strategic merge patch (core/objects/strategicMerge) and server-side apply
+ * (`application/apply-patch+yaml`, handled by the resource handler with core/objects/managedFields).
  */
 import * as E from 'fp-ts/Either';
 import { applyPatch, validate, type Operation } from 'fast-json-patch';
+import { strategicMerge } from '../core/objects/strategicMerge';
 
-export type PatchType = 'merge' | 'json';
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 
 export const PATCH_TYPES: Record<string, PatchType> = {
-  'application/merge-patch+json': 'merge',
   'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
 };
 
 export function patchTypeOf(contentType: string | undefined): PatchType | undefined {
@@ -29,8 +32,12 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
-/** Applies a parsed patch document to a copy of `target`; errors are messages for a 400/422. */
-export function applyPatchDocument(type: PatchType, target: unknown, patch: unknown): E.Either<string, unknown> {
+/**
+ * Applies a parsed patch document to a copy of `target` (an object of the given OpenAPI
+ * definition, which strategic merge patch takes its merge keys from); errors are messages for a 400.
+ */
+export function applyPatchDocument(type: Exclude<PatchType, 'apply'>, target: unknown, patch: unknown, definition?: string): E.Either<string, unknown> {
+  if (type === 'strategic') return strategicMerge(definition, target, patch);
   if (type === 'merge') {
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return E.left('a merge patch must be a JSON object');
     return E.right(mergePatch(target, patch));

@@ -19,6 +19,11 @@ import { invalidStatus, rejectionStatus, send, sendStatus } from './status';
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 import { table, wantsTable } from './tables';
 import { admitCreate, admitDelete } from './admission';
+import { applyDefaults } from '../core/objects/defaults';
+import { definitionOfKind, pruneUnknown, unknownFields } from '../core/objects/schema';
+import { apply as serverSideApply, defaultManager, recordUpdate, type Conflict } from '../core/objects/managedFields';
+import { rfc3339 } from '../core/json';
+import { parse as parseYaml } from 'yaml';
 
 export interface ApiContext {
   readonly store: EventStore;
@@ -125,7 +130,8 @@ export class ResourceHandler {
       case 'PUT':
         return this.update(req, res, target);
       case 'PATCH':
-        return this.patch(req, res, target, (current, patched) => this.write(res, target, withName(patched, target), (object) => ({ type: 'Update', object: keepVersion(object, current) }), 200));
+        if (patchTypeOf(req.get('content-type')) === 'apply') return this.apply(req, res, target);
+        return this.patch(req, res, target, (current, patched) => this.write(res, target, withName(patched, target), (object) => ({ type: 'Update', object: keepVersion(object, current) }), 200, current));
       case 'DELETE':
         return this.delete(req, res, target);
       default:
@@ -240,14 +246,16 @@ export class ResourceHandler {
     view: (o: KubeObject) => unknown = (o) => o,
   ): Promise<void> {
     const type = patchTypeOf(req.get('content-type'));
-    if (!type) {
+    if (!type || (type === 'apply' && target.subresource)) {
       return sendStatus(res, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
     }
+    if (type === 'apply') return this.apply(req, res, target);
     const doc = parseBody(req, res);
     if (doc === undefined) return;
     const current = this.current(target);
     if (!current) return this.notFound(res, target);
-    const patched = applyPatchDocument(type, view(current), doc);
+    const definition = definitionOfKind(target.subresource === 'scale' ? 'Scale' : target.kind.kind);
+    const patched = applyPatchDocument(type, view(current), doc, definition);
     if (E.isLeft(patched)) return sendStatus(res, 'BadRequest', patched.left);
     if (typeof patched.right !== 'object' || patched.right === null || Array.isArray(patched.right)) return sendStatus(res, 'BadRequest', 'the patched object is not a JSON object');
     await then(current, patched.right as Record<string, unknown>);
@@ -341,7 +349,7 @@ export class ResourceHandler {
     }
     metadata.name = target.name;
     if (target.namespace !== undefined) metadata.namespace = target.namespace;
-    await this.write(res, target, { ...input, metadata }, (object) => ({ type: 'Update', object }), 200);
+    await this.write(res, target, { ...input, metadata }, (object) => ({ type: 'Update', object }), 200, this.current(target));
   }
 
   private async delete(req: Request, res: Response, target: Target): Promise<void> {
@@ -393,12 +401,74 @@ export class ResourceHandler {
     res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion: last.toString() }, items: deleted });
   }
 
-  /** Decodes and validates an object, then runs the command built from it. */
-  private async write(res: Response, target: Target, input: unknown, command: (o: KubeObject) => ObjectCommand, code: number): Promise<void> {
-    const decoded = decodeObject(target.kind, input);
-    const name = String((input as { metadata?: { name?: unknown } }).metadata?.name ?? '');
+  /**
+   * Decodes and validates an object, then runs the command built from it. On the way: field
+   * validation as the request asks (Strict refuses unknown fields, Warn names them in a
+   * Warning header; both drop them, as Kubernetes' decoding does) and the managed fields of
+   * the write (`current` is the object it replaces, if any).
+   */
+  private async write(res: Response, target: Target, input: unknown, command: (o: KubeObject) => ObjectCommand, code: number, current?: KubeObject): Promise<void> {
+    const options = writeOptions(res.req, res);
+    if (!options) return;
+    const pruned = checkFields(res, target.kind.kind, input, options.fieldValidation);
+    if (pruned === undefined) return;
+    const decoded = decodeObject(target.kind, pruned);
+    const name = String((pruned as { metadata?: { name?: unknown } }).metadata?.name ?? '');
     if (E.isLeft(decoded)) return send(res, invalidStatus(target.kind.kind, name, decoded.left));
-    await this.run(res, target, name, command(decoded.right), code);
+    const definition = definitionOfKind(target.kind.kind);
+    let object = decoded.right;
+    if (definition) {
+      const next = applyDefaults(target.kind.kind, object);
+      const managedFields = recordUpdate(definition, current, next, options.fieldManager ?? defaultManager(res.req.get('user-agent')), rfc3339(this.ctx.clock()));
+      object = { ...object, metadata: { ...object.metadata, managedFields } };
+    }
+    await this.run(res, target, name, command(object), code);
+  }
+
+  /**
+   * Server-side apply (`application/apply-patch+yaml`): the applied configuration is merged
+   * into the object, or creates it when absent; fields other managers own are not changed
+   * without `force=true` (409 Conflict, naming them), as Kubernetes does.
+   */
+  private async apply(req: Request, res: Response, target: Target): Promise<void> {
+    const options = writeOptions(req, res);
+    if (!options) return;
+    if (!options.fieldManager) return sendStatus(res, 'BadRequest', 'PATCH apply requests require the fieldManager query parameter');
+    const raw = req.body as Buffer | undefined;
+    if (!raw || raw.length === 0) return sendStatus(res, 'BadRequest', 'the request body is empty');
+    let doc: unknown;
+    try {
+      doc = parseYaml(raw.toString('utf8'), { maxAliasCount: 100 });
+    } catch (err) {
+      return sendStatus(res, 'BadRequest', `error decoding YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return sendStatus(res, 'BadRequest', 'the applied configuration must be an object');
+    const config = doc as Record<string, unknown>;
+    const kind = target.kind;
+    if (config.kind !== kind.kind || config.apiVersion !== kind.apiVersion) {
+      return sendStatus(res, 'BadRequest', `the applied configuration must have apiVersion "${kind.apiVersion}" and kind "${kind.kind}"`);
+    }
+    const meta = (typeof config.metadata === 'object' && config.metadata !== null ? config.metadata : {}) as Record<string, unknown>;
+    if (meta.name !== undefined && meta.name !== target.name) return sendStatus(res, 'BadRequest', `the name of the object (${String(meta.name)}) does not match the name on the URL (${target.name})`);
+    if (target.namespace !== undefined && meta.namespace !== undefined && meta.namespace !== target.namespace) {
+      return sendStatus(res, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    }
+    const pruned = checkFields(res, kind.kind, config, options.fieldValidation) as Record<string, unknown> | undefined;
+    if (pruned === undefined) return;
+    const applied = withName(pruned, target);
+    const definition = definitionOfKind(kind.kind) as string;
+    const current = this.current(target);
+    const result = serverSideApply(definition, current as Record<string, unknown> | undefined, applied, options.fieldManager, options.force, rfc3339(this.ctx.clock()));
+    if (result.conflicts.length > 0) return sendConflicts(res, result.conflicts);
+    const decoded = decodeObject(kind, result.object);
+    if (E.isLeft(decoded)) return send(res, invalidStatus(kind.kind, target.name as string, decoded.left));
+    const object = { ...decoded.right, metadata: { ...decoded.right.metadata, managedFields: result.managedFields } } as KubeObject;
+    if (!current) {
+      const refused = admitCreate(this.ctx.projection, kind, target.namespace, target.name as string);
+      if (refused) return send(res, rejectionStatus(refused, kind.kind));
+      return this.run(res, target, target.name as string, { type: 'Create', object }, 201);
+    }
+    await this.run(res, target, target.name as string, { type: 'Update', object: keepVersion(object, current) }, 200);
   }
 
   private async run(
@@ -496,6 +566,59 @@ export class ResourceHandler {
       );
     }
   }
+}
+
+type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
+interface WriteOptions {
+  readonly fieldManager?: string;
+  readonly fieldValidation: FieldValidation;
+  readonly force: boolean;
+}
+
+/** `fieldManager`, `fieldValidation` and `force`, checked as Kubernetes checks them. */
+function writeOptions(req: Request, res: Response): WriteOptions | undefined {
+  const { fieldManager, fieldValidation, force, dryRun } = req.query;
+  if (dryRun !== undefined) return void sendStatus(res, 'BadRequest', 'dryRun is not supported by this server');
+  if (fieldManager !== undefined && (typeof fieldManager !== 'string' || fieldManager.length > 128 || !/^[\x21-\x7e]+$/.test(fieldManager))) {
+    return void sendStatus(res, 'BadRequest', 'fieldManager must be a string of at most 128 printable characters');
+  }
+  const validation = fieldValidation === undefined || fieldValidation === '' ? 'Warn' : fieldValidation;
+  if (validation !== 'Ignore' && validation !== 'Warn' && validation !== 'Strict') {
+    return void sendStatus(res, 'BadRequest', `fieldValidation must be one of Ignore, Warn or Strict, not ${JSON.stringify(fieldValidation)}`);
+  }
+  if (force !== undefined && force !== 'true' && force !== 'false') return void sendStatus(res, 'BadRequest', 'force must be true or false');
+  return { ...(typeof fieldManager === 'string' ? { fieldManager } : {}), fieldValidation: validation, force: force === 'true' };
+}
+
+/**
+ * Unknown fields: refused under Strict, named in Warning headers under Warn, and dropped in
+ * every case (Kubernetes' decoding keeps only the fields its types have). Undefined when refused.
+ */
+function checkFields(res: Response, kind: string, input: unknown, validation: FieldValidation): unknown {
+  const definition = definitionOfKind(kind);
+  if (!definition) return input;
+  const unknown = unknownFields(definition, input);
+  if (unknown.length === 0) return input;
+  if (validation === 'Strict') {
+    const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
+    return void sendStatus(res, 'BadRequest', `${kind} in version "v1" cannot be handled as a ${kind}: strict decoding error: ${list}`);
+  }
+  if (validation === 'Warn') res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
+  return pruneUnknown(definition, input);
+}
+
+/** 409 for an apply that would change fields other managers own, worded as Kubernetes does. */
+function sendConflicts(res: Response, conflicts: readonly Conflict[]): void {
+  const by = new Map<string, string[]>();
+  for (const c of conflicts) {
+    const who = `${JSON.stringify(c.manager)} using ${c.apiVersion}`;
+    by.set(who, [...(by.get(who) ?? []), c.field]);
+  }
+  const groups = [...by].map(([who, fields]) => (fields.length === 1 ? `conflict with ${who}: ${fields[0]}` : `conflicts with ${who}:\n${fields.map((f) => `- ${f}`).join('\n')}`));
+  const n = conflicts.length;
+  const message = `Apply failed with ${n} conflict${n === 1 ? '' : 's'}: ${groups.join('\n')}`;
+  sendStatus(res, 'Conflict', message, { causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${JSON.stringify(c.manager)} using ${c.apiVersion}`, field: c.field })) });
 }
 
 function parseObjectBody(req: Request, res: Response): Record<string, unknown> | undefined {

@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import * as http from 'node:http';
 import { GROUPS, VERSION_INFO, apiResourceList, serveApi, serveApis } from './discovery';
 import { ResourceHandler, parseTarget, type ApiContext } from './resources';
+import { serveOpenApiDocument, serveOpenApiRoot } from './openapi';
 import { sendStatus } from './status';
 
 /** Kubernetes' API server refuses request bodies over 3 MiB. */
@@ -20,6 +21,8 @@ export function createApiApp(ctx: ApiContext): express.Express {
 
   app.get('/version', (_req, res) => void res.json(VERSION_INFO));
   for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, (_req, res) => void res.type('text/plain').send('ok'));
+  app.get('/openapi/v3', serveOpenApiRoot);
+  app.get(/^\/openapi\/v3\/.+/, serveOpenApiDocument);
   app.get('/api', serveApi);
   app.get('/apis', serveApis);
   app.get('/api/v1', (_req, res) => void res.json(apiResourceList('', 'v1')));

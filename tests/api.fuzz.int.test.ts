@@ -56,6 +56,9 @@ describe('API fuzzing', () => {
           `limit=${pick(['-1', 'x', '500'])}`,
           `timeoutSeconds=${pick(['x', '-1'])}`,
           '%zz=%zz',
+          `fieldValidation=${pick(['Strict', 'Warn', 'Ignore', 'strict', ''])}`,
+          `fieldManager=${pick(['', 'm', 'a'.repeat(200), '%00', 'x%20y'])}`,
+          `force=${pick(['true', 'false', 'yes'])}`,
         ]),
       ).join('&');
     const junk = (depth: number): unknown => {
@@ -79,8 +82,21 @@ describe('API fuzzing', () => {
         }
       }
     };
+    const directives = (): unknown => ({
+      metadata: { [pick(['$patch', '$retainKeys', '$deleteFromPrimitiveList/finalizers', '$setElementOrder/finalizers', 'labels'])]: junk(2) },
+      spec: {
+        [pick(['$setElementOrder/containers', '$retainKeys', 'containers', 'tolerations'])]: junk(2),
+        containers: [{ name: pick(['a', 'b']), $patch: pick(['delete', 'replace', 'merge', 'bogus']) }, junk(2)],
+      },
+    });
     const bodies = (): string | Buffer | undefined => {
-      switch (Math.floor(random() * 8)) {
+      switch (Math.floor(random() * 11)) {
+        case 8:
+          return JSON.stringify(directives());
+        case 9:
+          return pick(['apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n', 'a: [', '- 1\n- 2', '&a [*a, *a]', 'kind: Pod\napiVersion: v1\nspec: {containers: [{name: c}]}']);
+        case 10:
+          return JSON.stringify({ apiVersion: 'v1', kind: pick(['Pod', 'Service', 'ReplicationController']), metadata: { name: pick(names) }, spec: junk(1) });
         case 0:
           return undefined;
         case 1:

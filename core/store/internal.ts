@@ -66,8 +66,7 @@ function isPlainJson(v: unknown, depth: number): boolean {
         for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
         return true;
       }
-      const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) return false;
+      if (!isPlainPrototype(Object.getPrototypeOf(v))) return false;
       for (const k in v) {
         const item = (v as Record<string, unknown>)[k];
         if (item !== undefined && !isPlainJson(item, depth + 1)) return false;
@@ -77,6 +76,14 @@ function isPlainJson(v: unknown, depth: number): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * A plain object's prototype: this realm's Object.prototype, none, or another realm's
+ * Object.prototype (structuredClone and vm contexts, as under jest, make those).
+ */
+function isPlainPrototype(proto: object | null): boolean {
+  return proto === Object.prototype || proto === null || (Object.getPrototypeOf(proto) === null && (proto as { constructor?: { name?: string } }).constructor?.name === 'Object');
 }
 
 /** Throws an InvalidEventError naming the first place a value is not JSON. */
@@ -98,7 +105,7 @@ function describeInvalidJson(value: unknown, what: string): void {
           v.forEach((item, i) => check(item, `${path}[${i}]`));
         } else {
           const proto = Object.getPrototypeOf(v);
-          if (proto !== Object.prototype && proto !== null) {
+          if (!isPlainPrototype(proto)) {
             throw new InvalidEventError('InvalidJson', `${what}${path} is a ${proto?.constructor?.name ?? 'non-plain'} object, not JSON`);
           }
           // An undefined property is an absent one, in JSON and when read back: allowed.
