@@ -18,7 +18,9 @@ import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, pa
 import { invalidStatus, rejectionStatus, send, sendStatus } from './status';
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 import { table, wantsTable } from './tables';
-import { admitCreate, admitDelete } from './admission';
+import { admitCreate, admitDelete, admitNewObject, quotaCharges, resourceOf, type QuotaCharge } from './admission';
+import { computeQuotaStatus } from '../core/admission/quota';
+import { KINDS } from '../core/kinds';
 import { applyDefaults } from '../core/objects/defaults';
 import { definitionOfKind, pruneUnknown, unknownFields } from '../core/objects/schema';
 import { apply as serverSideApply, defaultManager, recordUpdate, type Conflict } from '../core/objects/managedFields';
@@ -110,7 +112,7 @@ function listQuery(req: Request, res: Response, target: Target): ListQuery | und
 export class ResourceHandler {
   constructor(private readonly ctx: ApiContext) {}
 
-  async handle(req: Request, res: Response, target: Target): Promise<void> {
+  async handle(req: Request, res: Response, target: Target): Promise<unknown> {
     const method = req.method;
     // A name or namespace that no object can have: nothing to find there.
     if (target.namespace !== undefined && dns1123Label(target.namespace).length > 0) {
@@ -140,7 +142,7 @@ export class ResourceHandler {
   }
 
   /** status, scale, binding, finalize. */
-  private async subresource(req: Request, res: Response, target: Target): Promise<void> {
+  private async subresource(req: Request, res: Response, target: Target): Promise<unknown> {
     const { kind, subresource: sub } = target;
     const name = target.name as string;
     const method = req.method;
@@ -242,7 +244,7 @@ export class ResourceHandler {
     req: Request,
     res: Response,
     target: Target,
-    then: (current: KubeObject, patched: Record<string, unknown>) => Promise<void> | void,
+    then: (current: KubeObject, patched: Record<string, unknown>) => Promise<unknown> | void,
     view: (o: KubeObject) => unknown = (o) => o,
   ): Promise<void> {
     const type = patchTypeOf(req.get('content-type'));
@@ -422,7 +424,61 @@ export class ResourceHandler {
       const managedFields = recordUpdate(definition, current, next, options.fieldManager ?? defaultManager(res.req.get('user-agent')), rfc3339(this.ctx.clock()));
       object = { ...object, metadata: { ...object.metadata, managedFields } };
     }
-    await this.run(res, target, name, command(object), code);
+    const cmd = command(object);
+    if (cmd.type === 'Create') return this.admitAndCreate(res, target, cmd.object);
+    const after = target.kind.kind === 'ResourceQuota' ? (o: KubeObject) => this.refreshQuotaStatus(res.req, o) : undefined;
+    await this.run(res, target, name, cmd, code, undefined, undefined, after);
+  }
+
+  /**
+   * A new object through the admission chain: ServiceAccount and LimitRanger, then each quota
+   * of the namespace charged on its own stream (refused there when exceeded), then the create;
+   * the charges are refunded if the create itself is refused.
+   */
+  private async admitAndCreate(res: Response, target: Target, object: KubeObject): Promise<void> {
+    const kind = target.kind;
+    const admitted = admitNewObject(this.ctx.projection, kind, object);
+    if (E.isLeft(admitted)) return send(res, rejectionStatus(admitted.left, kind.kind));
+    const charges = quotaCharges(this.ctx.projection, kind, admitted.right);
+    if (E.isLeft(charges)) return send(res, rejectionStatus(charges.left, kind.kind));
+    const name = admitted.right.metadata.name as string;
+    const namespace = admitted.right.metadata.namespace as string;
+    const charged: QuotaCharge[] = [];
+    for (const c of charges.right) {
+      const r = await this.command(res.req, { kind: 'ResourceQuota', namespace, name: c.quota }, { type: 'ChargeQuota', charge: c.charge, admitted: { resource: resourceOf(kind), namespace, name } });
+      if (E.isLeft(r)) {
+        await this.refund(res.req, kind, namespace, name, charged);
+        return send(res, rejectionStatus(r.left, kind.kind));
+      }
+      charged.push(c);
+    }
+    const created = await this.run(res, target, name, { type: 'Create', object: admitted.right }, 201);
+    if (!created) await this.refund(res.req, kind, namespace, name, charged);
+  }
+
+  private async refund(req: Request, kind: KindSpec, namespace: string, name: string, charged: readonly QuotaCharge[]): Promise<void> {
+    for (const c of charged) {
+      await this.command(req, { kind: 'ResourceQuota', namespace, name: c.quota }, { type: 'RefundQuota', charge: c.charge, admitted: { resource: resourceOf(kind), namespace, name } });
+    }
+  }
+
+  /** After a quota's spec changes, its status (hard, and used counted again), as the quota controller would. */
+  private async refreshQuotaStatus(req: Request, quota: KubeObject): Promise<KubeObject> {
+    const namespace = quota.metadata.namespace as string;
+    const objects = KINDS.filter((k) => k.namespaced).flatMap((k) => this.ctx.projection.store(k.kind).list({ namespace }).map((s) => ({ kind: k.kind, plural: k.plural, group: k.group, object: s.object as KubeObject })));
+    const status = computeQuotaStatus(quota, objects);
+    const r = await this.command(req, { kind: 'ResourceQuota', namespace, name: quota.metadata.name as string }, { type: 'UpdateStatus', status });
+    if (E.isLeft(r)) return quota;
+    await this.ctx.projection.waitFor(r.right.position);
+    return r.right.object ?? lastState(r.right.events) ?? quota;
+  }
+
+  private command(req: Request, key: { kind: string; namespace?: string; name: string }, command: ObjectCommand) {
+    return handleCommand(this.ctx.store, key, command, {
+      now: this.ctx.clock(),
+      ids: this.ctx.ids,
+      write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
+    });
   }
 
   /**
@@ -466,11 +522,13 @@ export class ResourceHandler {
     if (!current) {
       const refused = admitCreate(this.ctx.projection, kind, target.namespace, target.name as string);
       if (refused) return send(res, rejectionStatus(refused, kind.kind));
-      return this.run(res, target, target.name as string, { type: 'Create', object }, 201);
+      return this.admitAndCreate(res, target, object);
     }
-    await this.run(res, target, target.name as string, { type: 'Update', object: keepVersion(object, current) }, 200);
+    const after = kind.kind === 'ResourceQuota' ? (o: KubeObject) => this.refreshQuotaStatus(req, o) : undefined;
+    await this.run(res, target, target.name as string, { type: 'Update', object: keepVersion(object, current) }, 200, undefined, undefined, after);
   }
 
+  /** Runs a command and answers with the resulting object; false when it was refused. */
   private async run(
     res: Response,
     target: Target | { kind: KindSpec; namespace?: string },
@@ -479,18 +537,19 @@ export class ResourceHandler {
     code: number,
     before?: KubeObject,
     respond: (o: KubeObject | undefined) => unknown = (o) => o,
-  ): Promise<void> {
+    after?: (o: KubeObject) => Promise<KubeObject>,
+  ): Promise<boolean> {
     const key = { kind: target.kind.kind, namespace: target.namespace, name };
-    const req = res.req;
-    const result = await handleCommand(this.ctx.store, key, command, {
-      now: this.ctx.clock(),
-      ids: this.ctx.ids,
-      write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
-    });
-    if (E.isLeft(result)) return send(res, rejectionStatus(result.left, target.kind.kind));
+    const result = await this.command(res.req, key, command);
+    if (E.isLeft(result)) {
+      send(res, rejectionStatus(result.left, target.kind.kind));
+      return false;
+    }
     await this.ctx.projection.waitFor(result.right.position);
-    const object = result.right.object ?? lastState(result.right.events) ?? before;
+    let object = result.right.object ?? lastState(result.right.events) ?? before;
+    if (after && object && result.right.events.length > 0) object = await after(object);
     res.status(code).json(respond(object));
+    return true;
   }
 
   /**

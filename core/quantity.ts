@@ -99,7 +99,8 @@ export const canonicalQuantity = (input: string | number): E.Either<string, stri
 
 export const compareQuantities = (a: Quantity, b: Quantity): -1 | 0 | 1 => (a.nanos < b.nanos ? -1 : a.nanos > b.nanos ? 1 : 0);
 
-export const addQuantities = (a: Quantity, b: Quantity): Quantity => ({ nanos: a.nanos + b.nanos, format: a.format });
+/** As apimachinery's Add: the receiver's format, or the other's when the receiver is zero. */
+export const addQuantities = (a: Quantity, b: Quantity): Quantity => ({ nanos: a.nanos + b.nanos, format: a.nanos === 0n ? b.format : a.format });
 export const subtractQuantities = (a: Quantity, b: Quantity): Quantity => ({ nanos: a.nanos - b.nanos, format: a.format });
 
 export const ZERO: Quantity = { nanos: 0n, format: 'DecimalSI' };

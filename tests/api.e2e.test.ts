@@ -107,6 +107,26 @@ spec:
     expect((await kubectl.run(['delete', 'rc', 'applied'])).code).toBe(0);
   });
 
+  it('prints the Forbidden line of an exceeded quota, and describes pods, rcs, namespaces and nodes', async () => {
+    expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: quota-e2e}\n')).code).toBe(0);
+    expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: two-pods, namespace: quota-e2e}\nspec: {hard: {pods: "1"}}\n')).code).toBe(0);
+    const podYaml = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: quota-e2e, labels: {app: q}}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80}]}]\n`;
+    expect((await kubectl.run(['create', '-f', '-'], podYaml('q1'))).code).toBe(0);
+    const refused = await kubectl.run(['create', '-f', '-'], podYaml('q2'));
+    expect(refused.stderr).toBe('Error from server (Forbidden): error when creating "STDIN": pods "q2" is forbidden: exceeded quota: two-pods, requested: pods=1, used: pods=1, limited: pods=1\n');
+    const pod = await kubectl.run(['describe', 'pod', 'q1', '-n', 'quota-e2e']);
+    expect(pod.code).toBe(0);
+    expect(pod.stdout).toMatch(/^Name:\s+q1$/m);
+    expect(pod.stdout).toMatch(/^Service Account:\s+default$/m);
+    expect(pod.stdout).toMatch(/Port:\s+80\/TCP/);
+    const ns = await kubectl.run(['describe', 'namespace', 'quota-e2e']);
+    expect(ns.stdout).toMatch(/Resource Quotas\n\s+Name:\s+two-pods\n\s+Resource\s+Used\s+Hard\n\s+-+\s+-+\s+-+\n\s+pods\s+1\s+1/);
+    expect((await kubectl.run(['describe', 'node', 'nowhere'])).stderr).toContain('Error from server (NotFound): nodes "nowhere" not found');
+    expect((await kubectl.run(['create', '-f', path.join(examples, 'replication-controller.yaml'), '-n', 'quota-e2e', '--validate=false'])).code).toBe(0);
+    const rc = await kubectl.run(['describe', 'rc', 'teciplsrc', '-n', 'quota-e2e']);
+    expect(rc.stdout).toMatch(/^Replicas:\s+0 current \/ 3 desired$/m);
+  });
+
   it('starts with the default namespaces', async () => {
     const r = (await kubectl.run(['get', 'namespaces', '-o', 'name']));
     expect(r.stdout.trim().split('\n').sort()).toEqual(['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system']);

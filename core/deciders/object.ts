@@ -13,6 +13,7 @@ import { deepEqual, omit, rfc3339, rfc3339Micro, withFields } from '../json';
 import { mustKindSpec, type KindSpec } from '../kinds';
 import type { KubeObject, ObjectMeta, PodCondition } from '../objects/codecs';
 import { applyDefaults } from '../objects/defaults';
+import { addQuantities, compareQuantities, formatQuantity, mustParseQuantity, subtractQuantities } from '../quantity';
 import { rejection, type Rejection } from '../rejection';
 import type { JsonValue } from '../store/port';
 
@@ -87,6 +88,9 @@ export function evolveObject(object: KubeObject | undefined, rec: Pick<Recorded<
       );
     case 'NamespaceFinalized':
       return withMeta({ ...object, spec: { ...(object.spec as object), finalizers: [...e.finalizers] } }, rv);
+    case 'QuotaCharged':
+    case 'QuotaRefunded':
+      return withMeta({ ...object, status: { ...(object.status as object), used: { ...e.used } } }, rv);
     default:
       return assertNever(e);
   }
@@ -117,7 +121,12 @@ export type ObjectCommand =
   | { readonly type: 'Bind'; readonly nodeName: string; readonly preconditions?: Preconditions }
   | { readonly type: 'Scale'; readonly replicas: number; readonly preconditions?: Preconditions }
   | { readonly type: 'RenewLease'; readonly namespace: string; readonly name: string; readonly holderIdentity: string; readonly leaseDurationSeconds: number }
-  | { readonly type: 'FinalizeNamespace'; readonly finalizers: readonly string[] };
+  | { readonly type: 'FinalizeNamespace'; readonly finalizers: readonly string[] }
+  /**
+   * ResourceQuota admission: charge (or refund) an object's usage. Refused, with Kubernetes'
+   * "exceeded quota" message, when used + charge would pass hard for a resource it increases.
+   */
+  | { readonly type: 'ChargeQuota' | 'RefundQuota'; readonly charge: Readonly<Record<string, string>>; readonly admitted: { readonly resource: string; readonly namespace: string; readonly name: string } };
 
 export interface DecideContext {
   /** The decider's clock: the request's arrival, or the controller's virtual or wall clock. */
@@ -306,9 +315,43 @@ export function decide(kind: string, command: ObjectCommand, state: ObjectState,
       return E.right(events);
     }
 
+    case 'ChargeQuota':
+    case 'RefundQuota':
+      return decideQuota(current, command);
+
     default:
       return assertNever(command);
   }
+}
+
+function decideQuota(quota: KubeObject, command: Extract<ObjectCommand, { type: 'ChargeQuota' | 'RefundQuota' }>): Decision {
+  if (quota.kind !== 'ResourceQuota') return E.left(rejection('MethodNotAllowed', 'only a ResourceQuota is charged'));
+  const status = (quota.status ?? {}) as { hard?: Record<string, string>; used?: Record<string, string> };
+  const hard = status.hard ?? ((quota.spec as { hard?: Record<string, string> } | undefined)?.hard ?? {});
+  const used = { ...(status.used ?? {}) };
+  const delta: Record<string, string> = {};
+  const exceeded: string[] = [];
+  const refund = command.type === 'RefundQuota';
+  const target = command.admitted;
+  const forbidden = (message: string) => rejection('Forbidden', `${target.resource} "${target.name}" is forbidden: ${message}`, { resource: target.resource, name: target.name });
+  for (const [r, amount] of Object.entries(command.charge)) {
+    if (!(r in hard)) continue;
+    if (!(r in used)) return E.left(forbidden(`status unknown for quota: ${quota.metadata.name}, resource: ${r}`));
+    const q = mustParseQuantity(amount);
+    const next = refund ? subtractQuantities(mustParseQuantity(used[r]), q) : addQuantities(mustParseQuantity(used[r]), q);
+    if (!refund && q.nanos > 0n && compareQuantities(next, mustParseQuantity(hard[r])) > 0) exceeded.push(r);
+    used[r] = formatQuantity(next.nanos < 0n ? { ...next, nanos: 0n } : next);
+    delta[r] = amount;
+  }
+  if (exceeded.length > 0) {
+    const pick = (list: Record<string, string>) => Object.fromEntries(exceeded.map((r) => [r, list[r]]));
+    const pretty = (list: Record<string, string>) => Object.keys(list).sort().map((k) => `${k}=${list[k]}`).join(',');
+    return E.left(
+      forbidden(`exceeded quota: ${quota.metadata.name}, requested: ${pretty(pick(command.charge))}, used: ${pretty(pick(status.used ?? {}))}, limited: ${pretty(pick(hard))}`),
+    );
+  }
+  if (Object.keys(delta).length === 0) return E.right([]);
+  return E.right([{ type: refund ? 'QuotaRefunded' : 'QuotaCharged', kind: 'ResourceQuota', used, delta, admitted: { ...target } }]);
 }
 
 function namespaceFinalizersPending(o: KubeObject): boolean {

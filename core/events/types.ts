@@ -3,7 +3,8 @@
  *
  * Where the Kubernetes API has a verb for a change the event is specific (PodBound,
  * PodStatusReported, ReplicasScaled, NodeLeaseRenewed, NamespaceTerminationStarted,
- * NamespaceFinalized). Other writes are generic — `<Kind>Created`, `<Kind>Updated`,
+ * NamespaceFinalized), and so are the ResourceQuota admission decisions (QuotaCharged,
+ * QuotaRefunded). Other writes are generic — `<Kind>Created`, `<Kind>Updated`,
  * `<Kind>StatusUpdated`, `<Kind>DeletionStarted`, `<Kind>Deleted` — and carry the full object.
  * Diffs are not stored; replay computes them when asked.
  *
@@ -41,7 +42,21 @@ export type ObjectEvent =
       readonly leaseDurationSeconds: number;
     }
   | { readonly type: 'NamespaceTerminationStarted'; readonly kind: 'Namespace'; readonly deletionTimestamp: string }
-  | { readonly type: 'NamespaceFinalized'; readonly kind: 'Namespace'; readonly finalizers: readonly string[] };
+  | { readonly type: 'NamespaceFinalized'; readonly kind: 'Namespace'; readonly finalizers: readonly string[] }
+  | QuotaEvent<'QuotaCharged'>
+  | QuotaEvent<'QuotaRefunded'>;
+
+/**
+ * An admission decision of a ResourceQuota: `delta` charged (or given back, when the admitted
+ * write failed after all) for the object named in `admitted`, and the quota's resulting `status.used`.
+ */
+export interface QuotaEvent<T extends 'QuotaCharged' | 'QuotaRefunded'> {
+  readonly type: T;
+  readonly kind: 'ResourceQuota';
+  readonly used: Readonly<Record<string, string>>;
+  readonly delta: Readonly<Record<string, string>>;
+  readonly admitted: { readonly resource: string; readonly namespace: string; readonly name: string };
+}
 
 export type ObjectEventType = ObjectEvent['type'];
 type SpecificType = Exclude<ObjectEventType, GenericVerb>;
@@ -54,6 +69,8 @@ const SPECIFIC_KIND: Record<SpecificType, string> = {
   NodeLeaseRenewed: 'Lease',
   NamespaceTerminationStarted: 'Namespace',
   NamespaceFinalized: 'Namespace',
+  QuotaCharged: 'ResourceQuota',
+  QuotaRefunded: 'ResourceQuota',
 };
 
 /** The type name as stored in the log. */
@@ -94,6 +111,8 @@ const StoredObject = new t.Type<KubeObject, KubeObject, unknown>(
   t.identity,
 );
 
+const QuotaPayload = t.type({ used: t.record(t.string, t.string), delta: t.record(t.string, t.string), admitted: t.type({ resource: t.string, namespace: t.string, name: t.string }) });
+
 const PAYLOADS: Record<ObjectEventType, t.Mixed> = {
   Created: t.type({ object: StoredObject }),
   Updated: t.type({ object: StoredObject }),
@@ -106,6 +125,8 @@ const PAYLOADS: Record<ObjectEventType, t.Mixed> = {
   NodeLeaseRenewed: t.type({ namespace: t.string, name: t.string, holderIdentity: t.string, renewTime: t.string, leaseDurationSeconds: t.number }),
   NamespaceTerminationStarted: t.type({ deletionTimestamp: t.string }),
   NamespaceFinalized: t.type({ finalizers: t.array(t.string) }),
+  QuotaCharged: QuotaPayload,
+  QuotaRefunded: QuotaPayload,
 };
 
 /** Upcasters: for an event type, the function that lifts a payload from version v to v+1. */
