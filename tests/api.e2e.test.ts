@@ -43,90 +43,6 @@ describe('kubectl against Kronicle', () => {
     expect(r.stdout).toMatch(/^leases\s+coordination\.k8s\.io\/v1\s+true\s+Lease$/m);
   });
 
-  const rcManifest = (image: string, replicas: number) => `apiVersion: v1
-kind: ReplicationController
-metadata:
-  name: applied
-spec:
-  replicas: ${replicas}
-  selector: {app: applied}
-  template:
-    metadata:
-      labels: {app: applied}
-    spec:
-      containers:
-      - name: nginx
-        image: ${image}
-        ports:
-        - containerPort: 80
-`;
-
-  it('validates on the server by default: openapi v3 says so, and Strict refuses unknown fields', async () => {
-    const ok = await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict-ok}\nspec:\n  containers: [{name: c, image: i}]\n');
-    expect(ok.stdout).toBe('pod/strict-ok created\n');
-    const bad = await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict-bad}\nspec:\n  containers: [{name: c, image: i, imagePullPolice: Always}]\n  bogus: 1\n');
-    expect(bad.stderr).toBe(
-      'Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.bogus", unknown field "spec.containers[0].imagePullPolice"\n',
-    );
-    // --validate=warn: accepted, the unknown field named and dropped.
-    const warned = await kubectl.run(['create', '--validate=warn', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict-warn}\nspec:\n  containers: [{name: c, image: i}]\n  bogus: 1\n');
-    expect(warned.stderr).toContain('Warning: unknown field "spec.bogus"');
-    expect(JSON.parse((await kubectl.run(['get', 'pod', 'strict-warn', '-o', 'json'])).stdout).spec.bogus).toBeUndefined();
-    const explained = await kubectl.run(['explain', 'pods.spec.containers.ports']);
-    expect(explained.stdout).toContain('FIELD: ports <[]ContainerPort>');
-    await kubectl.run(['delete', 'pod', 'strict-ok', 'strict-warn']);
-  });
-
-  it('applies: created, unchanged, configured with the strategic merge keeping what the edit did not touch', async () => {
-    expect((await kubectl.run(['apply', '-f', '-'], rcManifest('nginx:1.26', 2))).stdout).toBe('replicationcontroller/applied created\n');
-    expect((await kubectl.run(['apply', '-f', '-'], rcManifest('nginx:1.26', 2))).stdout).toBe('replicationcontroller/applied unchanged\n');
-    // Someone else adds an env var; the next apply must keep it (and the ports it sends unchanged).
-    expect((await kubectl.run(['patch', 'rc', 'applied', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","env":[{"name":"X","value":"1"}]}]}}}}'])).code).toBe(0);
-    expect((await kubectl.run(['apply', '-f', '-'], rcManifest('nginx:1.27', 3))).stdout).toBe('replicationcontroller/applied configured\n');
-    const rc = JSON.parse((await kubectl.run(['get', 'rc', 'applied', '-o', 'json', '--show-managed-fields'])).stdout);
-    expect(rc.spec.replicas).toBe(3);
-    expect(rc.spec.template.spec.containers).toEqual([
-      expect.objectContaining({ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80, protocol: 'TCP' }], env: [{ name: 'X', value: '1' }] }),
-    ]);
-    expect(rc.metadata.managedFields.map((m: { manager: string }) => m.manager).sort()).toEqual(['kubectl-client-side-apply', 'kubectl-patch']);
-    expect((await kubectl.run(['delete', 'rc', 'applied'])).code).toBe(0);
-  });
-
-  it('applies server-side: creates, merges, reports conflicts with other managers, and forces', async () => {
-    expect((await kubectl.run(['apply', '--server-side', '-f', '-'], rcManifest('nginx:1.26', 2))).stdout).toBe('replicationcontroller/applied serverside-applied\n');
-    expect((await kubectl.run(['apply', '--server-side', '-f', '-'], rcManifest('nginx:1.27', 2))).stdout).toBe('replicationcontroller/applied serverside-applied\n');
-    expect((await kubectl.run(['patch', 'rc', 'applied', '--type=merge', '-p', '{"spec":{"replicas":4}}'])).code).toBe(0);
-    const conflict = await kubectl.run(['apply', '--server-side', '-f', '-'], rcManifest('nginx:1.27', 2));
-    expect(conflict.code).not.toBe(0);
-    expect(conflict.stderr).toContain('error: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: .spec.replicas');
-    expect((await kubectl.run(['apply', '--server-side', '--force-conflicts', '-f', '-'], rcManifest('nginx:1.27', 2))).code).toBe(0);
-    const rc = JSON.parse((await kubectl.run(['get', 'rc', 'applied', '-o', 'json', '--show-managed-fields'])).stdout);
-    expect(rc.spec.replicas).toBe(2);
-    expect(rc.spec.template.spec.containers[0].image).toBe('nginx:1.27');
-    expect(rc.metadata.managedFields.find((m: { manager: string }) => m.manager === 'kubectl')).toMatchObject({ operation: 'Apply' });
-    expect((await kubectl.run(['delete', 'rc', 'applied'])).code).toBe(0);
-  });
-
-  it('prints the Forbidden line of an exceeded quota, and describes pods, rcs, namespaces and nodes', async () => {
-    expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: quota-e2e}\n')).code).toBe(0);
-    expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: two-pods, namespace: quota-e2e}\nspec: {hard: {pods: "1"}}\n')).code).toBe(0);
-    const podYaml = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: quota-e2e, labels: {app: q}}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80}]}]\n`;
-    expect((await kubectl.run(['create', '-f', '-'], podYaml('q1'))).code).toBe(0);
-    const refused = await kubectl.run(['create', '-f', '-'], podYaml('q2'));
-    expect(refused.stderr).toBe('Error from server (Forbidden): error when creating "STDIN": pods "q2" is forbidden: exceeded quota: two-pods, requested: pods=1, used: pods=1, limited: pods=1\n');
-    const pod = await kubectl.run(['describe', 'pod', 'q1', '-n', 'quota-e2e']);
-    expect(pod.code).toBe(0);
-    expect(pod.stdout).toMatch(/^Name:\s+q1$/m);
-    expect(pod.stdout).toMatch(/^Service Account:\s+default$/m);
-    expect(pod.stdout).toMatch(/Port:\s+80\/TCP/);
-    const ns = await kubectl.run(['describe', 'namespace', 'quota-e2e']);
-    expect(ns.stdout).toMatch(/Resource Quotas\n\s+Name:\s+two-pods\n\s+Resource\s+Used\s+Hard\n\s+-+\s+-+\s+-+\n\s+pods\s+1\s+1/);
-    expect((await kubectl.run(['describe', 'node', 'nowhere'])).stderr).toContain('Error from server (NotFound): nodes "nowhere" not found');
-    expect((await kubectl.run(['create', '-f', path.join(examples, 'replication-controller.yaml'), '-n', 'quota-e2e', '--validate=false'])).code).toBe(0);
-    const rc = await kubectl.run(['describe', 'rc', 'teciplsrc', '-n', 'quota-e2e']);
-    expect(rc.stdout).toMatch(/^Replicas:\s+0 current \/ 3 desired$/m);
-  });
-
   it('starts with the default namespaces', async () => {
     const r = (await kubectl.run(['get', 'namespaces', '-o', 'name']));
     expect(r.stdout.trim().split('\n').sort()).toEqual(['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system']);
@@ -239,6 +155,90 @@ spec:
     await waitUntil(() => /DELETED\s+w1/.test(watch.output()), 15_000);
     await watch.stop();
     expect(watch.output()).toMatch(/ADDED\s+w1/);
+  });
+
+  const rcManifest = (image: string, replicas: number) => `apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: applied
+spec:
+  replicas: ${replicas}
+  selector: {app: applied}
+  template:
+    metadata:
+      labels: {app: applied}
+    spec:
+      containers:
+      - name: nginx
+        image: ${image}
+        ports:
+        - containerPort: 80
+`;
+
+  it('validates on the server by default: openapi v3 says so, and Strict refuses unknown fields', async () => {
+    const ok = await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict-ok}\nspec:\n  containers: [{name: c, image: i}]\n');
+    expect(ok.stdout).toBe('pod/strict-ok created\n');
+    const bad = await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict-bad}\nspec:\n  containers: [{name: c, image: i, imagePullPolice: Always}]\n  bogus: 1\n');
+    expect(bad.stderr).toBe(
+      'Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.bogus", unknown field "spec.containers[0].imagePullPolice"\n',
+    );
+    // --validate=warn: accepted, the unknown field named and dropped.
+    const warned = await kubectl.run(['create', '--validate=warn', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: strict-warn}\nspec:\n  containers: [{name: c, image: i}]\n  bogus: 1\n');
+    expect(warned.stderr).toContain('Warning: unknown field "spec.bogus"');
+    expect(JSON.parse((await kubectl.run(['get', 'pod', 'strict-warn', '-o', 'json'])).stdout).spec.bogus).toBeUndefined();
+    const explained = await kubectl.run(['explain', 'pods.spec.containers.ports']);
+    expect(explained.stdout).toContain('FIELD: ports <[]ContainerPort>');
+    await kubectl.run(['delete', 'pod', 'strict-ok', 'strict-warn']);
+  });
+
+  it('applies: created, unchanged, configured with the strategic merge keeping what the edit did not touch', async () => {
+    expect((await kubectl.run(['apply', '-f', '-'], rcManifest('nginx:1.26', 2))).stdout).toBe('replicationcontroller/applied created\n');
+    expect((await kubectl.run(['apply', '-f', '-'], rcManifest('nginx:1.26', 2))).stdout).toBe('replicationcontroller/applied unchanged\n');
+    // Someone else adds an env var; the next apply must keep it (and the ports it sends unchanged).
+    expect((await kubectl.run(['patch', 'rc', 'applied', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","env":[{"name":"X","value":"1"}]}]}}}}'])).code).toBe(0);
+    expect((await kubectl.run(['apply', '-f', '-'], rcManifest('nginx:1.27', 3))).stdout).toBe('replicationcontroller/applied configured\n');
+    const rc = JSON.parse((await kubectl.run(['get', 'rc', 'applied', '-o', 'json', '--show-managed-fields'])).stdout);
+    expect(rc.spec.replicas).toBe(3);
+    expect(rc.spec.template.spec.containers).toEqual([
+      expect.objectContaining({ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80, protocol: 'TCP' }], env: [{ name: 'X', value: '1' }] }),
+    ]);
+    expect(rc.metadata.managedFields.map((m: { manager: string }) => m.manager).sort()).toEqual(['kubectl-client-side-apply', 'kubectl-patch']);
+    expect((await kubectl.run(['delete', 'rc', 'applied'])).code).toBe(0);
+  });
+
+  it('applies server-side: creates, merges, reports conflicts with other managers, and forces', async () => {
+    expect((await kubectl.run(['apply', '--server-side', '-f', '-'], rcManifest('nginx:1.26', 2))).stdout).toBe('replicationcontroller/applied serverside-applied\n');
+    expect((await kubectl.run(['apply', '--server-side', '-f', '-'], rcManifest('nginx:1.27', 2))).stdout).toBe('replicationcontroller/applied serverside-applied\n');
+    expect((await kubectl.run(['patch', 'rc', 'applied', '--type=merge', '-p', '{"spec":{"replicas":4}}'])).code).toBe(0);
+    const conflict = await kubectl.run(['apply', '--server-side', '-f', '-'], rcManifest('nginx:1.27', 2));
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain('error: Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: .spec.replicas');
+    expect((await kubectl.run(['apply', '--server-side', '--force-conflicts', '-f', '-'], rcManifest('nginx:1.27', 2))).code).toBe(0);
+    const rc = JSON.parse((await kubectl.run(['get', 'rc', 'applied', '-o', 'json', '--show-managed-fields'])).stdout);
+    expect(rc.spec.replicas).toBe(2);
+    expect(rc.spec.template.spec.containers[0].image).toBe('nginx:1.27');
+    expect(rc.metadata.managedFields.find((m: { manager: string }) => m.manager === 'kubectl')).toMatchObject({ operation: 'Apply' });
+    expect((await kubectl.run(['delete', 'rc', 'applied'])).code).toBe(0);
+  });
+
+  it('prints the Forbidden line of an exceeded quota, and describes pods, rcs, namespaces and nodes', async () => {
+    expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: quota-e2e}\n')).code).toBe(0);
+    expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: two-pods, namespace: quota-e2e}\nspec: {hard: {pods: "1"}}\n')).code).toBe(0);
+    const podYaml = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: quota-e2e, labels: {app: q}}\nspec:\n  containers: [{name: c, image: i, ports: [{containerPort: 80}]}]\n`;
+    expect((await kubectl.run(['create', '-f', '-'], podYaml('q1'))).code).toBe(0);
+    const refused = await kubectl.run(['create', '-f', '-'], podYaml('q2'));
+    expect(refused.stderr).toBe('Error from server (Forbidden): error when creating "STDIN": pods "q2" is forbidden: exceeded quota: two-pods, requested: pods=1, used: pods=1, limited: pods=1\n');
+    const pod = await kubectl.run(['describe', 'pod', 'q1', '-n', 'quota-e2e']);
+    expect(pod.code).toBe(0);
+    expect(pod.stdout).toMatch(/^Name:\s+q1$/m);
+    expect(pod.stdout).toMatch(/^Service Account:\s+default$/m);
+    expect(pod.stdout).toMatch(/Port:\s+80\/TCP/);
+    const ns = await kubectl.run(['describe', 'namespace', 'quota-e2e']);
+    expect(ns.stdout).toMatch(/Resource Quotas\n\s+Name:\s+two-pods\n\s+Resource\s+Used\s+Hard\n\s+-+\s+-+\s+-+\n\s+pods\s+1\s+1/);
+    expect((await kubectl.run(['describe', 'node', 'nowhere'])).stderr).toContain('Error from server (NotFound): nodes "nowhere" not found');
+    expect((await kubectl.run(['create', '-f', path.join(examples, 'replication-controller.yaml'), '-n', 'quota-e2e', '--validate=false'])).code).toBe(0);
+    const rc = await kubectl.run(['describe', 'rc', 'teciplsrc', '-n', 'quota-e2e']);
+    expect(rc.stdout).toMatch(/^Replicas:\s+0 current \/ 3 desired$/m);
   });
 });
 
