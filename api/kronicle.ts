@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type * as http from 'node:http';
+import { Subject } from 'rxjs';
 import { SYSTEM_ACTOR } from '../core/events/envelope';
 import { uuidV7Source } from '../core/ids';
 import { handleCommand } from '../core/shell';
@@ -72,7 +73,8 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     if (E.isRight(r)) await projection.waitFor(r.right.position);
   }
 
-  const app = createApiApp({ store, projection, ids, clock });
+  const shutdown = new Subject<void>();
+  const app = createApiApp({ store, projection, ids, clock, shutdown });
   const server: http.Server = await listenInsecure(app, options.host ?? '127.0.0.1', options.port ?? 8080);
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
@@ -84,8 +86,15 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     url,
     projection,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Watches end cleanly first (a client re-watches from its last resourceVersion); then the
+      // idle keep-alive connections go, and whatever is still open after a moment.
+      shutdown.next();
+      shutdown.complete();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 1000);
+      await closed;
+      clearTimeout(force);
       live.unsubscribe();
     },
   };

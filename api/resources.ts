@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/Either';
 import type { Request, Response } from 'express';
-import type { Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import { decodeObject, kindByResource, type KindSpec } from '../core/kinds';
 import { dns1123Label } from '../core/validation';
 import type { KubeObject } from '../core/objects/codecs';
@@ -15,7 +15,7 @@ import type { ObjectCommand } from '../core/deciders/object';
 import type { Actor } from '../core/events/envelope';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type Change, type ListQuery } from '../projections';
-import { invalidStatus, rejectionStatus, send, sendStatus } from './status';
+import { invalidStatus, rejectionStatus, send, sendStatus, statusBody } from './status';
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 import { table, wantsTable } from './tables';
 import { admitCreate, admitDelete, admitNewObject, quotaCharges, resourceOf, type QuotaCharge } from './admission';
@@ -32,6 +32,8 @@ export interface ApiContext {
   readonly projection: ClusterProjection;
   readonly ids: IdSource;
   readonly clock: () => Date;
+  /** Emits once when the server shuts down: open watches end cleanly, and clients re-watch elsewhere. */
+  readonly shutdown?: Observable<void>;
 }
 
 /** Where a request points: a kind, maybe a namespace, maybe a name and a subresource. */
@@ -597,6 +599,8 @@ export class ResourceHandler {
       res.end();
     };
     req.on('close', stop);
+    const closing = this.ctx.shutdown?.subscribe(() => stop());
+    res.on('close', () => closing?.unsubscribe());
     if (timeout > 0) timer = setTimeout(stop, timeout * 1000);
     const from = rvParam === undefined ? undefined : BigInt(rvParam);
     // Only changes after the requested version: a version ahead of the projection skips the
@@ -604,7 +608,20 @@ export class ResourceHandler {
     const onChange = (c: Change) => {
       if (c.kind === kind && (from === undefined || c.position > from) && matches(c.object as KubeObject)) write(c.type, c.object);
     };
-    if (from === undefined || from >= this.ctx.projection.position) {
+    if (from !== undefined && from > this.ctx.projection.position) {
+      // Ahead of the projection: either it is about to get there (a write just acknowledged
+      // elsewhere), or the log never had this position (the client's history is another log's,
+      // as after a restart on a fresh store). The second cannot be served: 410, and the client relists.
+      void this.ctx.store.headPosition().then(async (head) => {
+        const reached = from <= head && (await Promise.race([this.ctx.projection.waitFor(from).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]));
+        if (res.writableEnded) return;
+        if (!reached) {
+          write('ERROR', statusBody('Expired', `too old resource version: ${from} (${head})`));
+          return stop();
+        }
+        sub = this.ctx.projection.changes.subscribe(onChange);
+      }, () => stop());
+    } else if (from === undefined || from === this.ctx.projection.position) {
       if (from === undefined) for (const s of store.list(query)) write('ADDED', s.object);
       sub = this.ctx.projection.changes.subscribe(onChange);
     } else {

@@ -36,9 +36,18 @@ describe('object decider', () => {
               priority: 0,
               preemptionPolicy: 'PreemptLowerPriority',
             },
+            status: { phase: 'Pending', qosClass: 'BestEffort' },
           },
         },
       ]);
+    });
+
+    it('starts a pod Pending with its QoS class, whatever status the request carried', () => {
+      const withResources = (resources: object) => pod({ spec: { containers: [{ name: 'c', image: 'i', resources }] }, status: { phase: 'Running' } });
+      const statusOf = (o: KubeObject) => ((Pod.given([]).when({ type: 'Create', object: o }).events()[0] as { object: KubeObject }).object.status);
+      expect(statusOf(withResources({ limits: { cpu: '1', memory: '1Gi' } }))).toEqual({ phase: 'Pending', qosClass: 'Guaranteed' });
+      expect(statusOf(withResources({ requests: { cpu: '1' } }))).toEqual({ phase: 'Pending', qosClass: 'Burstable' });
+      expect(statusOf(withResources({}))).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
     });
 
     it('drops a client-supplied resourceVersion and deletionTimestamp', () => {

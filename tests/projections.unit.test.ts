@@ -127,7 +127,7 @@ describe('ClusterProjection', () => {
     await past.foldRange(store, positions[9]);
     expect(past.position).toBe(positions[9]);
     expect(past.store('Pod').get('default', 'p2')?.object.status).toEqual({ phase: 'Phase9' });
-    expect(past.store('Pod').get('default', 'p3')?.object.status).toBeUndefined();
+    expect(past.store('Pod').get('default', 'p3')?.object.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
     sub.unsubscribe();
   });
 

@@ -12,7 +12,7 @@ import type { ObjectEvent } from '../events/types';
 import { deepEqual, omit, rfc3339, rfc3339Micro, withFields } from '../json';
 import { mustKindSpec, type KindSpec } from '../kinds';
 import type { KubeObject, ObjectMeta, PodCondition } from '../objects/codecs';
-import { applyDefaults } from '../objects/defaults';
+import { applyDefaults, newPodStatus } from '../objects/defaults';
 import { addQuantities, compareQuantities, formatQuantity, mustParseQuantity, subtractQuantities } from '../quantity';
 import { rejection, type Rejection } from '../rejection';
 import type { JsonValue } from '../store/port';
@@ -176,8 +176,11 @@ export function decide(kind: string, command: ObjectCommand, state: ObjectState,
     const name = command.object.metadata.name ?? '';
     if (current) return E.left(rejection('AlreadyExists', `${resourceName(k)} "${name}" already exists`, { resource: resourceName(k), name }));
     const meta = omit(command.object.metadata, 'resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink');
+    const defaulted = applyDefaults(kind, command.object);
     const object: KubeObject = {
-      ...applyDefaults(kind, command.object),
+      ...defaulted,
+      // A new pod starts Pending, whatever status the request carried.
+      ...(kind === 'Pod' ? { status: newPodStatus(defaulted) } : {}),
       apiVersion: k.apiVersion,
       kind: k.kind,
       metadata: { ...meta, uid: ctx.uid, creationTimestamp: rfc3339(ctx.now), generation: 1 },

@@ -137,3 +137,31 @@ export function applyDefaults(kind: string, object: KubeObject): KubeObject {
   }
   return o as KubeObject;
 }
+
+/**
+ * The status a new pod starts with (the pod strategy's PrepareForCreate): Pending, with its QoS
+ * class — Guaranteed when every container's cpu and memory limits are set and equal to its
+ * requests, BestEffort when no container sets any, Burstable otherwise.
+ */
+export function newPodStatus(pod: KubeObject): Record<string, unknown> {
+  return { phase: 'Pending', qosClass: qosClassOf(pod) };
+}
+
+export function qosClassOf(pod: KubeObject): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const spec = (pod.spec ?? {}) as { containers?: Obj[]; initContainers?: Obj[] };
+  const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+  let any = false;
+  let guaranteed = containers.length > 0;
+  for (const c of containers) {
+    const r = (isObj(c.resources) ? c.resources : {}) as { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+    const requests = r.requests ?? {};
+    const limits = r.limits ?? {};
+    const compute = (list: Record<string, unknown>) => Object.keys(list).filter((k) => k === 'cpu' || k === 'memory');
+    if (compute(requests).length > 0 || compute(limits).length > 0) any = true;
+    for (const k of ['cpu', 'memory']) {
+      if (limits[k] === undefined || (requests[k] !== undefined && String(requests[k]) !== String(limits[k]))) guaranteed = false;
+    }
+  }
+  if (!any) return 'BestEffort';
+  return guaranteed ? 'Guaranteed' : 'Burstable';
+}
