@@ -169,7 +169,7 @@ export class ResourceHandler {
       if (method === 'GET') {
         const found = this.current(target);
         if (!found) return this.notFound(res, target);
-        return void res.json(scaleOf(found));
+        return sendJson(res, 200, scaleOf(found));
       }
       if (method === 'PUT') {
         const body = parseObjectBody(req, res);
@@ -308,8 +308,8 @@ export class ResourceHandler {
     if (!view) return;
     const items = view.store(target.kind.kind).list(query).map((s) => s.object as KubeObject);
     const resourceVersion = view.position.toString();
-    if (wantsTable(req)) return void res.json(table(target.kind.kind, items, resourceVersion, this.ctx.clock()));
-    res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion }, items });
+    if (wantsTable(req)) return sendJson(res, 200, table(target.kind.kind, items, resourceVersion, this.ctx.clock()));
+    sendJson(res, 200, { kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion }, items });
   }
 
   private async get(req: Request, res: Response, target: Target, asTable = false): Promise<void> {
@@ -317,8 +317,8 @@ export class ResourceHandler {
     if (!view) return;
     const found = view.store(target.kind.kind).get(target.namespace, target.name as string)?.object as KubeObject | undefined;
     if (!found) return this.notFound(res, target);
-    if (asTable) return void res.json(table(target.kind.kind, [found], found.metadata.resourceVersion ?? '', this.ctx.clock()));
-    res.json(found);
+    if (asTable) return sendJson(res, 200, table(target.kind.kind, [found], found.metadata.resourceVersion ?? '', this.ctx.clock()));
+    sendJson(res, 200, found);
   }
 
   private async create(req: Request, res: Response, target: Target): Promise<void> {
@@ -391,18 +391,14 @@ export class ResourceHandler {
     for (const o of matched) {
       const name = o.metadata.name as string;
       if (admitDelete(target.kind, name)) continue;
-      const result = await handleCommand(this.ctx.store, { kind: target.kind.kind, namespace: o.metadata.namespace, name }, { type: 'Delete' }, {
-        now: this.ctx.clock(),
-        ids: this.ctx.ids,
-        write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
-      });
+      const result = await this.command(req, { kind: target.kind.kind, namespace: o.metadata.namespace, name }, { type: 'Delete' });
       // An object deleted meanwhile by someone else is simply no longer there to delete.
       if (E.isLeft(result)) continue;
       if (result.right.position > last) last = result.right.position;
       deleted.push(result.right.object ?? lastState(result.right.events) ?? o);
     }
     await this.ctx.projection.waitFor(last);
-    res.json({ kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion: last.toString() }, items: deleted });
+    sendJson(res, 200, { kind: `${target.kind.kind}List`, apiVersion: target.kind.apiVersion, metadata: { resourceVersion: last.toString() }, items: deleted });
   }
 
   /**
@@ -475,12 +471,19 @@ export class ResourceHandler {
     return r.right.object ?? lastState(r.right.events) ?? quota;
   }
 
+  /** A command through the shell, with the projection as its first guess of the object's state. */
   private command(req: Request, key: { kind: string; namespace?: string; name: string }, command: ObjectCommand) {
-    return handleCommand(this.ctx.store, key, command, {
-      now: this.ctx.clock(),
-      ids: this.ctx.ids,
-      write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
-    });
+    return handleCommand(
+      this.ctx.store,
+      key,
+      command,
+      {
+        now: this.ctx.clock(),
+        ids: this.ctx.ids,
+        write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
+      },
+      this.ctx.projection.loader,
+    );
   }
 
   /**
@@ -550,7 +553,7 @@ export class ResourceHandler {
     await this.ctx.projection.waitFor(result.right.position);
     let object = result.right.object ?? lastState(result.right.events) ?? before;
     if (after && object && result.right.events.length > 0) object = await after(object);
-    res.status(code).json(respond(object));
+    sendJson(res, code, respond(object));
     return true;
   }
 
@@ -587,7 +590,16 @@ export class ResourceHandler {
           ? table(kind, [object as KubeObject], (object as KubeObject).metadata.resourceVersion ?? '', this.ctx.clock(), !columnsSent)
           : object;
       if (shown !== object) columnsSent = true;
-      res.write(`${JSON.stringify({ type, object: shown })}\n`);
+      if (shown !== object) return void res.write(`${JSON.stringify({ type, object: shown })}\n`);
+      // The chunk, framed once per change and shared by every watcher, goes straight to the
+      // socket: one write each, instead of the four buffers http's chunked writer would make.
+      const socket = res.socket;
+      if (socket && !socket.destroyed && (res as unknown as { chunkedEncoding?: boolean }).chunkedEncoding) {
+        socket.write(watchChunk(type, object));
+        // A watcher that stopped reading is let go, as Kubernetes does: it re-watches from its
+        // last resourceVersion, which the log still serves.
+        if (socket.writableLength > SLOW_WATCHER_BYTES) stop();
+      } else res.write(`${JSON.stringify({ type, object })}\n`);
     };
     let sub: Subscription | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -628,12 +640,30 @@ export class ResourceHandler {
       // A past resourceVersion: fold the log up to it, then stream every change after it from
       // the log; the same fold as the live projection.
       const past = new ClusterProjection();
-      void past.foldRange(this.ctx.store, from).then(() => {
+      void (async () => {
+        await past.foldRange(this.ctx.store, from);
         if (res.writableEnded) return;
         // Changes up to `from` are history the client already has; only later ones are sent.
         sub = past.changes.subscribe(onChange);
-        sub.add(past.follow(this.ctx.store));
-      });
+        // Catching up: a page at a time, written as one batch, and no faster than the client
+        // reads (however far back the watch starts, memory stays bounded).
+        for (;;) {
+          const page = await this.ctx.store.readAll({ from: past.position + 1n, maxCount: 512 });
+          if (res.writableEnded) return;
+          const socket = res.socket;
+          socket?.cork();
+          for (const e of page) past.apply(e);
+          socket?.uncork();
+          if (page.length < 512) break;
+          if (socket && socket.writableLength > CATCH_UP_BUFFER_BYTES) {
+            await new Promise<void>((resolve) => {
+              socket.once('drain', resolve);
+              socket.once('close', resolve);
+            });
+          }
+        }
+        if (!res.writableEnded) sub.add(past.follow(this.ctx.store));
+      })().catch(() => stop());
     }
     if (bookmarks) {
       bookmarkTimer = setInterval(
@@ -695,6 +725,42 @@ function sendConflicts(res: Response, conflicts: readonly Conflict[]): void {
   const n = conflicts.length;
   const message = `Apply failed with ${n} conflict${n === 1 ? '' : 's'}: ${groups.join('\n')}`;
   sendStatus(res, 'Conflict', message, { causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${JSON.stringify(c.manager)} using ${c.apiVersion}`, field: c.field })) });
+}
+
+/**
+ * A JSON answer, written directly (express's res.json adds freshness and ETag work the API does
+ * not use, at a measurable cost per request).
+ */
+function sendJson(res: Response, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = code;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/** A catching-up watch waits for the client to read once this much is buffered for it. */
+const CATCH_UP_BUFFER_BYTES = 1024 * 1024;
+/** A live watcher with this much unread is closed (it re-watches from where it was). */
+const SLOW_WATCHER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A watch event as an HTTP chunk (size, line, CRLF). A change reaches every watcher as the same
+ * object, so its chunk is serialised and encoded once and shared: a fan-out to a thousand
+ * watchers is one JSON.stringify and a thousand socket writes of one buffer.
+ */
+const watchChunks = new WeakMap<object, Map<string, Buffer>>();
+function watchChunk(type: string, object: unknown): Buffer {
+  const frame = () => {
+    const line = Buffer.from(`${JSON.stringify({ type, object })}\n`);
+    return Buffer.concat([Buffer.from(`${line.length.toString(16)}\r\n`), line, Buffer.from('\r\n')]);
+  };
+  if (typeof object !== 'object' || object === null) return frame();
+  let byType = watchChunks.get(object);
+  if (!byType) watchChunks.set(object, (byType = new Map()));
+  let chunk = byType.get(type);
+  if (chunk === undefined) byType.set(type, (chunk = frame()));
+  return chunk;
 }
 
 function parseObjectBody(req: Request, res: Response): Record<string, unknown> | undefined {

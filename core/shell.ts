@@ -103,9 +103,17 @@ async function decideAndAppend(
   load: StateLoader,
 ): Promise<E.Either<Rejection, CommandResult>> {
   const uid = ctx.ids.uuid();
+  // A loader other than the stream's (a projection) is a hint: a decision that appends is
+  // checked by the expected revision, but a refusal or a no-op is only trusted from the stream.
+  let loader = load;
   for (let attempt = 1; ; attempt++) {
-    const state = await load(store, key);
+    const state = await loader(store, key);
     const decision = decide(key.kind, command, state, { now: ctx.now, uid });
+    const appends = E.isRight(decision) && decision.right.length > 0;
+    if (!appends && loader !== loadFromStream) {
+      loader = loadFromStream;
+      continue;
+    }
     if (E.isLeft(decision)) return decision;
     const events = decision.right;
     if (events.length === 0) return E.right({ events: [], object: state.object, position: state.position });
@@ -114,7 +122,10 @@ async function decideAndAppend(
       const result = await store.append(stream, proposed, state.revision < 0n ? 'no_stream' : state.revision);
       return E.right(recordResult(stream, state, proposed, events, result.nextExpectedRevision, result.position, ctx));
     } catch (err) {
-      if (err instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
+      if (err instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) {
+        loader = loadFromStream;
+        continue;
+      }
       throw err;
     }
   }

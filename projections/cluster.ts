@@ -22,6 +22,8 @@ import { decodeEvent, type EventDecodeError, type ObjectEvent, type UpcastOption
 import { KINDS } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
 import type { EventStore, Position, StoredEvent } from '../core/store/port';
+import type { StateLoader } from '../core/shell';
+import { streamOf } from '../core/events/streams';
 import { ObjectStore, type DeepReadonly, type StoredObject } from './objectStore';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -116,6 +118,18 @@ export class ClusterProjection {
     this.waiters = this.waiters.filter((w) => w.position > position);
     for (const w of ready) w.resolve();
   }
+
+  /**
+   * A command shell state loader that answers from this projection instead of reading the
+   * stream. The state may be behind the log (another writer, or a deleted object whose stream
+   * still exists): then the append's expected revision fails and the shell reloads from the
+   * stream, so a decision is never taken on stale state. Same fold, so the same object.
+   */
+  readonly loader: StateLoader = async (_store, key) => {
+    const entry = this.stores.get(key.kind)?.getByStream(streamOf(key));
+    if (!entry) return { object: undefined, revision: -1n, position: this._position };
+    return { object: entry.object as KubeObject, revision: entry.revision, position: entry.position };
+  };
 
   /** Resolves once the projection has applied every event up to `position`. */
   waitFor(position: Position): Promise<void> {

@@ -282,7 +282,9 @@ export function recordUpdate(definition: string, live: Json | undefined, next: J
   const after = withoutManagedFields(next);
   const before = live ? withoutManagedFields(live) : undefined;
   const present = ownableFields(definition, after, subresource);
-  const changed = members(present).filter((p) => !before || !deepEqual(valueAt(before, p), valueAt(after, p)));
+  // A create: the writer owns everything it set.
+  if (!before) return Object.keys(present).length > 0 ? [{ manager, operation: 'Update', apiVersion: apiVersionOf(next, live), time: now, fieldsType: 'FieldsV1', fieldsV1: present, ...(subresource ? { subresource } : {}) }] : [];
+  const changed = members(present).filter((p) => !deepEqual(valueAt(before, p), valueAt(after, p)));
   const stillThere = (set: FieldSet) => removePaths(set, members(set).filter((p) => !has(present, p)));
   const entries: ManagedFieldsEntry[] = [];
   let mine: FieldSet = {};

@@ -23,7 +23,7 @@ interface Backend {
 
 async function backend(): Promise<Backend> {
   const store = new MemoryEventStore();
-  const kronicle = await startKronicle({ store, port: 0, log: () => undefined } as never);
+  const kronicle = await startKronicle({ store, port: 0, log: () => undefined });
   return { store, kronicle };
 }
 
