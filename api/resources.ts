@@ -442,6 +442,7 @@ export class ResourceHandler {
     const name = admitted.right.metadata.name as string;
     const namespace = admitted.right.metadata.namespace as string;
     const charged: QuotaCharge[] = [];
+    // Under dryRun=All the charges are decided (and may refuse) but nothing is appended.
     for (const c of charges.right) {
       const r = await this.command(res.req, { kind: 'ResourceQuota', namespace, name: c.quota }, { type: 'ChargeQuota', charge: c.charge, admitted: { resource: resourceOf(kind), namespace, name } });
       if (E.isLeft(r)) {
@@ -481,6 +482,7 @@ export class ResourceHandler {
         now: this.ctx.clock(),
         ids: this.ctx.ids,
         write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
+        dryRun: isDryRun(req),
       },
       this.ctx.projection.loader,
     );
@@ -676,6 +678,8 @@ export class ResourceHandler {
 
 type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
+const isDryRun = (req: Request): boolean => req.query.dryRun === 'All';
+
 interface WriteOptions {
   readonly fieldManager?: string;
   readonly fieldValidation: FieldValidation;
@@ -685,7 +689,7 @@ interface WriteOptions {
 /** `fieldManager`, `fieldValidation` and `force`, checked as Kubernetes checks them. */
 function writeOptions(req: Request, res: Response): WriteOptions | undefined {
   const { fieldManager, fieldValidation, force, dryRun } = req.query;
-  if (dryRun !== undefined) return void sendStatus(res, 'BadRequest', 'dryRun is not supported by this server');
+  if (dryRun !== undefined && dryRun !== 'All') return void sendStatus(res, 'BadRequest', `dryRun: Unsupported value: ${JSON.stringify(dryRun)}: supported values: "All"`);
   if (fieldManager !== undefined && (typeof fieldManager !== 'string' || fieldManager.length > 128 || !/^[\x21-\x7e]+$/.test(fieldManager))) {
     return void sendStatus(res, 'BadRequest', 'fieldManager must be a string of at most 128 printable characters');
   }

@@ -27,6 +27,8 @@ export interface CommandContext {
   readonly ids: IdSource;
   /** Actor, request id, causation and correlation ids; observedPosition and decidedAt for controllers. */
   readonly write: WriteContext;
+  /** Decide on the stream's state and answer with the outcome, appending nothing (`dryRun=All`). */
+  readonly dryRun?: boolean;
 }
 
 export interface CommandResult {
@@ -118,6 +120,14 @@ async function decideAndAppend(
     const events = decision.right;
     if (events.length === 0) return E.right({ events: [], object: state.object, position: state.position });
     const proposed: EventToAppend[] = events.map((e) => encodeEvent(e, ctx.ids.uuid(), ctx.write));
+    if (ctx.dryRun) {
+      if (loader !== loadFromStream) {
+        loader = loadFromStream;
+        continue;
+      }
+      const { object } = recordResult(stream, state, proposed, events, state.revision + BigInt(events.length), state.position, ctx);
+      return E.right({ events: [], object, position: state.position });
+    }
     try {
       const result = await store.append(stream, proposed, state.revision < 0n ? 'no_stream' : state.revision);
       return E.right(recordResult(stream, state, proposed, events, result.nextExpectedRevision, result.position, ctx));

@@ -82,3 +82,26 @@ describe('admission', () => {
     expect(events.filter((e) => e.type === 'QuotaCharged').map((e) => (e.data as { used: { pods: string } }).used.pods)).toEqual(['1', '2', '3', '4', '5']);
   });
 });
+
+describe('dryRun=All', () => {
+  it('answers with the outcome of every write, appends nothing, and still refuses what admission refuses', async () => {
+    await ns('dry');
+    await call('POST', '/api/v1/namespaces/dry/resourcequotas', { metadata: { name: 'one' }, spec: { hard: { pods: '1' } } });
+    const head = await server.current.store.headPosition();
+    const created = await call('POST', '/api/v1/namespaces/dry/pods?dryRun=All', pod('ghost'));
+    expect(created.status).toBe(201);
+    expect(created.body.metadata).toMatchObject({ name: 'ghost', namespace: 'dry' });
+    expect(created.body.status.phase).toBe('Pending');
+    expect((await call('GET', '/api/v1/namespaces/dry/pods/ghost')).status).toBe(404);
+    expect(await server.current.store.headPosition()).toBe(head);
+    await call('POST', '/api/v1/namespaces/dry/pods', pod('real'));
+    const after = await server.current.store.headPosition();
+    const over = await call('POST', '/api/v1/namespaces/dry/pods?dryRun=All', pod('second'));
+    expect(over.status).toBe(403);
+    const deleted = await call('DELETE', '/api/v1/namespaces/dry/pods/real?dryRun=All');
+    expect(deleted.status).toBe(200);
+    expect((await call('GET', '/api/v1/namespaces/dry/pods/real')).status).toBe(200);
+    expect(await server.current.store.headPosition()).toBe(after);
+    expect((await call('POST', '/api/v1/namespaces/dry/pods?dryRun=Some', pod('x'))).status).toBe(400);
+  });
+});
