@@ -1,7 +1,7 @@
 /**
  * The `kronicle` command. A composition root: it alone chooses the store adapter.
  *
- *   kronicle serve  [--data-dir ./data] [--store sqlite|memory|esdb://…] [--port 8080] [--host 127.0.0.1]
+ *   kronicle serve  [--data-dir ./data] [--store sqlite|memory|esdb://…] [--port 8080] [--host 127.0.0.1] [--nodes N] [--no-controllers]
  *   kronicle status [--data-dir ./data] [--store …]
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -58,16 +58,23 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
       return n;
     }, 8080)
-    .action(async (opts: StoreOptions & { host: string; port: number }) => {
+    .option('--nodes <n>', 'hollow nodes to run in this process', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 10000) throw new InvalidArgumentError('a number of nodes from 0 to 10000');
+      return n;
+    }, 0)
+    .option('--no-controllers', 'do not run the controllers and the scheduler in this process')
+    .action(async (opts: StoreOptions & { host: string; port: number; nodes: number; controllers: boolean }) => {
       if (!isLoopback(opts.host)) {
         throw new InvalidArgumentError(`the insecure port serves without authentication and binds only to loopback, not ${opts.host}`);
       }
       const store = await openStore(opts.store, path.resolve(opts.dataDir));
       const kubeconfigPath = path.resolve(opts.dataDir, 'kubeconfig');
       const started = process.hrtime.bigint();
-      const kronicle = await startKronicle({ store, host: opts.host, port: opts.port, kubeconfigPath, log: out });
+      const kronicle = await startKronicle({ store, host: opts.host, port: opts.port, kubeconfigPath, log: out, controllers: opts.controllers, nodes: opts.nodes });
       report(store, kronicle.projection, elapsedMs(started), out);
       out(`kronicle: serving the Kubernetes API at ${kronicle.url} (insecure port, loopback only)`);
+      if (kronicle.controllers) out(`kronicle: controllers and scheduler running; ${kronicle.kubelets.length} hollow node(s)${kronicle.kubelets.length ? `: ${kronicle.kubelets.map((k) => k.options.name).join(', ')}` : ''}`);
       out(`kronicle: kubeconfig written to ${kubeconfigPath}`);
       out(`kronicle: try   KUBECONFIG=${kubeconfigPath} kubectl get namespaces`);
       await new Promise<void>((resolve) => {

@@ -8,9 +8,15 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type * as http from 'node:http';
 import { Subject } from 'rxjs';
+import { ApiClient } from '../controllers/client';
+import { wallClock, type Clock } from '../controllers/clock';
+import { HollowKubelet } from '../controllers/kubelet';
+import { replicationController } from '../controllers/replication';
+import { ControllerManager } from '../controllers/runtime';
+import { scheduler } from '../controllers/scheduler';
 import { SYSTEM_ACTOR } from '../core/events/envelope';
 import { uuidV7Source } from '../core/ids';
-import { handleCommand } from '../core/shell';
+import { handleCommand, type IdSource } from '../core/shell';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection } from '../projections';
 import { createApiApp, listenInsecure } from './server';
@@ -25,11 +31,22 @@ export interface KronicleOptions {
   readonly kubeconfigPath?: string;
   readonly clock?: () => Date;
   readonly log?: (line: string) => void;
+  /** Run the controllers and the scheduler in this process (default: only when `nodes` is given). */
+  readonly controllers?: boolean;
+  /** Hollow nodes to run in this process. */
+  readonly nodes?: number;
+  /** The controllers' clock (default: the wall clock). */
+  readonly controllerClock?: Clock;
+  /** Where uids and event ids come from (default: UUIDv7; seeded in determinism tests). */
+  readonly ids?: IdSource;
 }
 
 export interface RunningKronicle {
   readonly url: string;
   readonly projection: ClusterProjection;
+  /** The in-process controller manager, when controllers run here. */
+  readonly controllers?: ControllerManager;
+  readonly kubelets: readonly HollowKubelet[];
   close(): Promise<void>;
 }
 
@@ -58,7 +75,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
   const { store } = options;
   const clock = options.clock ?? (() => new Date());
   const log = options.log ?? (() => undefined);
-  const ids = uuidV7Source();
+  const ids = options.ids ?? uuidV7Source();
   const projection = new ClusterProjection({ onDecodeError: (e) => log(`warning: ${e.message}`) });
   await projection.foldRange(store, await store.headPosition());
   const live = projection.follow(store);
@@ -82,10 +99,30 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     fs.mkdirSync(path.dirname(options.kubeconfigPath), { recursive: true });
     fs.writeFileSync(options.kubeconfigPath, kubeconfigFor(url));
   }
+  const kubelets = Array.from({ length: options.nodes ?? 0 }, (_, i) => new HollowKubelet({ name: `node-${i + 1}`, index: i + 1 }));
+  let controllers: ControllerManager | undefined;
+  let client: ApiClient | undefined;
+  if (options.controllers ?? kubelets.length > 0) {
+    client = new ApiClient(url);
+    controllers = new ControllerManager({
+      projection,
+      store,
+      client,
+      clock: options.controllerClock ?? wallClock,
+      reconcilers: [replicationController, scheduler, ...kubelets],
+      log,
+    });
+    controllers.start();
+  }
+
   return {
     url,
     projection,
+    controllers,
+    kubelets,
     async close() {
+      await controllers?.stop();
+      client?.close();
       // Watches end cleanly first (a client re-watches from its last resourceVersion); then the
       // idle keep-alive connections go, and whatever is still open after a moment.
       shutdown.next();

@@ -12,7 +12,7 @@ import { dns1123Label } from '../core/validation';
 import type { KubeObject } from '../core/objects/codecs';
 import { handleCommand, type IdSource } from '../core/shell';
 import type { ObjectCommand } from '../core/deciders/object';
-import type { Actor } from '../core/events/envelope';
+import type { Actor, WriteContext } from '../core/events/envelope';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type Change, type ListQuery } from '../projections';
 import { invalidStatus, rejectionStatus, send, sendStatus, statusBody } from './status';
@@ -62,7 +62,40 @@ export function parseTarget(group: string, segments: readonly string[]): Target 
   return { kind, name: b, subresource: c };
 }
 
-const actorOf = (req: Request): Actor => (req as Request & { actor?: Actor }).actor ?? { kind: 'user', name: 'system:unsecured', groups: ['system:masters'], authMethod: 'insecure-port' };
+const UNSECURED: Actor = { kind: 'user', name: 'system:unsecured', groups: ['system:masters'], authMethod: 'insecure-port' };
+
+/**
+ * Who is writing: the authenticated identity (the insecure port's is system:unsecured, a member of
+ * system:masters), or the identity it impersonates (Impersonate-User), recorded with both. The
+ * controllers, scheduler and kubelets of `kronicle serve` write this way, as themselves.
+ */
+function actorOf(req: Request): Actor {
+  const authenticated = (req as Request & { actor?: Actor }).actor ?? UNSECURED;
+  const as = req.get('impersonate-user');
+  if (!as || !authenticated.groups?.includes('system:masters')) return authenticated;
+  const kind = as.startsWith('system:node:') ? 'node' : as.startsWith('system:controller:') || as === 'system:kube-scheduler' ? 'controller' : 'user';
+  const groups = req.headers['impersonate-group'];
+  const groupList = (Array.isArray(groups) ? groups : groups ? [groups] : []).concat(kind === 'node' ? ['system:nodes'] : []);
+  return { kind, name: as, ...(groupList.length ? { groups: groupList } : {}), authMethod: authenticated.authMethod ?? 'insecure-port', impersonator: authenticated.name };
+}
+
+/** The envelope of a request's events: actor, request id, and the cause a controller names. */
+function writeContextOf(req: Request, ids: IdSource): WriteContext {
+  const header = (name: string) => {
+    const v = req.get(name);
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const observed = header('x-kronicle-observed-position');
+  const decided = header('x-kronicle-decided-at');
+  return {
+    actor: actorOf(req),
+    requestId: header('x-request-id') ?? ids.uuid(),
+    ...(header('x-kronicle-causation-id') ? { causationId: header('x-kronicle-causation-id') } : {}),
+    ...(header('x-kronicle-correlation-id') ? { correlationId: header('x-kronicle-correlation-id') } : {}),
+    ...(observed && /^\d+$/.test(observed) ? { observedPosition: observed } : {}),
+    ...(decided && !Number.isNaN(Date.parse(decided)) ? { decidedAt: new Date(decided).toISOString() } : {}),
+  };
+}
 
 function parseBody(req: Request, res: Response): unknown {
   const type = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
@@ -87,7 +120,8 @@ function parseBody(req: Request, res: Response): unknown {
 /** A five-character suffix from Kubernetes' alphabet (no vowels, no confusable digits). */
 function generatedSuffix(ids: IdSource): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  const hex = ids.uuid().replace(/-/g, '');
+  // The random tail of the id (a UUIDv7 starts with the time, which would repeat within a millisecond).
+  const hex = ids.uuid().replace(/-/g, '').slice(-10);
   let out = '';
   for (let i = 0; i < 5; i++) out += alphabet[parseInt(hex.slice(i * 2, i * 2 + 2), 16) % alphabet.length];
   return out;
@@ -346,6 +380,7 @@ export class ResourceHandler {
     const body = parseBody(req, res);
     if (body === undefined) return;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return sendStatus(res, 'BadRequest', 'the request body must be a JSON object');
+    if (target.kind.kind === 'Lease' && target.namespace === 'kube-node-lease') return this.renewNodeLease(res, target, body as Record<string, unknown>);
     const input = body as { metadata?: Record<string, unknown> };
     const metadata = { ...(input.metadata ?? {}) };
     if (metadata.name !== undefined && metadata.name !== target.name) {
@@ -354,6 +389,21 @@ export class ResourceHandler {
     metadata.name = target.name;
     if (target.namespace !== undefined) metadata.namespace = target.namespace;
     await this.write(res, target, { ...input, metadata }, (object) => ({ type: 'Update', object }), 200, this.current(target));
+  }
+
+  /**
+   * A node's heartbeat: a PUT of its Lease in kube-node-lease is recorded as NodeLeaseRenewed
+   * (renewTime is the server's clock), created by the first renewal; not a full-object update.
+   */
+  private async renewNodeLease(res: Response, target: Target, body: Record<string, unknown>): Promise<void> {
+    const spec = (body.spec ?? {}) as { holderIdentity?: unknown; leaseDurationSeconds?: unknown };
+    const name = target.name as string;
+    const holderIdentity = typeof spec.holderIdentity === 'string' && spec.holderIdentity !== '' ? spec.holderIdentity : name;
+    const duration = spec.leaseDurationSeconds ?? 40;
+    if (typeof duration !== 'number' || !Number.isInteger(duration) || duration <= 0) {
+      return send(res, invalidStatus('Lease', name, [{ type: 'FieldValueInvalid', field: 'spec.leaseDurationSeconds', message: `Invalid value: ${JSON.stringify(duration)}: must be greater than 0` }]));
+    }
+    await this.run(res, target, name, { type: 'RenewLease', namespace: 'kube-node-lease', name, holderIdentity, leaseDurationSeconds: duration }, 200);
   }
 
   private async delete(req: Request, res: Response, target: Target): Promise<void> {
@@ -481,7 +531,7 @@ export class ResourceHandler {
       {
         now: this.ctx.clock(),
         ids: this.ctx.ids,
-        write: { actor: actorOf(req), requestId: String(req.get('x-request-id') ?? this.ctx.ids.uuid()) },
+        write: writeContextOf(req, this.ctx.ids),
         dryRun: isDryRun(req),
       },
       this.ctx.projection.loader,

@@ -350,9 +350,9 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
   });
 }
 
-export async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -1,0 +1,32 @@
+/**
+ * What a reconciler decides: writes through the Kubernetes API, as data. Reconcilers return
+ * actions; the runtime performs them (controllers/client.ts), each carrying the controller's
+ * identity and the cause of the decision.
+ */
+import type { KubeObject } from '../core/objects/codecs';
+
+export type Action =
+  | { readonly verb: 'create'; readonly kind: string; readonly namespace?: string; readonly body: KubeObject }
+  | { readonly verb: 'update'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly body: KubeObject }
+  | { readonly verb: 'updateStatus'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly body: KubeObject }
+  | { readonly verb: 'patch'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly patch: Record<string, unknown> }
+  | { readonly verb: 'delete'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly gracePeriodSeconds?: number; readonly uid?: string }
+  | { readonly verb: 'bind'; readonly namespace: string; readonly name: string; readonly node: string; readonly uid?: string }
+  | { readonly verb: 'renewLease'; readonly name: string; readonly holder: string; readonly durationSeconds: number };
+
+export interface Decision {
+  readonly actions: readonly Action[];
+  /** Reconcile this key again after this many milliseconds of the controller clock. */
+  readonly requeueAfter?: number;
+}
+
+export const nothing: Decision = { actions: [] };
+
+/** Object keys as the runtime queues them: `Kind|namespace/name` or `Kind|name`. */
+export const keyOf = (kind: string, namespace: string | undefined, name: string): string => `${kind}|${namespace ? `${namespace}/` : ''}${name}`;
+
+export function parseKey(key: string): { kind: string; namespace?: string; name: string } {
+  const [kind, rest] = key.split('|');
+  const slash = rest.indexOf('/');
+  return slash < 0 ? { kind, name: rest } : { kind, namespace: rest.slice(0, slash), name: rest.slice(slash + 1) };
+}

@@ -1,0 +1,95 @@
+/**
+ * A level-triggered work queue of keys, after client-go's workqueue: a key queued several times
+ * before it is processed is processed once (coalescing); a key is never processed by two workers
+ * at once (added while processing, it is queued again when done); failures are retried with
+ * per-key exponential backoff; `addAfter` schedules a key on the clock (requeueAfter).
+ */
+import type { Clock } from './clock';
+
+export class WorkQueue {
+  private readonly order: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, () => void>();
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly baseDelayMs = 5,
+    private readonly maxDelayMs = 60_000,
+  ) {}
+
+  add(key: string): void {
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.order.push(key);
+    this.wake?.();
+  }
+
+  /** Queues `key` after `ms`; an earlier pending schedule for the key is kept if sooner. */
+  addAfter(key: string, ms: number): void {
+    if (ms <= 0) return this.add(key);
+    if (this.timers.has(key)) return;
+    const cancel = this.clock.setTimer(ms, () => {
+      this.timers.delete(key);
+      this.add(key);
+    });
+    this.timers.set(key, cancel);
+  }
+
+  /** Queues `key` again after its backoff: base × 2^failures, capped. */
+  addRateLimited(key: string): void {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    this.addAfter(key, Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** n));
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** The next key, or undefined when nothing is queued. The caller must call `done`. */
+  take(): string | undefined {
+    const key = this.order.shift();
+    if (key === undefined) return undefined;
+    this.queued.delete(key);
+    this.processing.add(key);
+    return key;
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+  }
+
+  get length(): number {
+    return this.order.length;
+  }
+
+  get scheduled(): number {
+    return this.timers.size;
+  }
+
+  /** Resolves when a key is queued (immediately if one is). */
+  whenReady(): Promise<void> {
+    if (this.order.length > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  shutdown(): void {
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+    this.wake?.();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The controller runtime: reconcilers fed from the projection's change feed through one
+ * level-triggered work queue, processed by a single worker in queue order (so a scenario replayed
+ * with the same inputs, seed and clock makes the same decisions in the same order).
+ *
+ * A reconciler is pure: (key, observed cluster, now) → actions (+ requeueAfter). The runtime
+ * remembers, for every queued key, the event that triggered it, and performs the actions through
+ * the API with the controller's identity, causationId = that event, correlationId inherited from
+ * it, observedPosition = the position the reconciler saw, decidedAt = the controller clock.
+ */
+import type { Subscription } from 'rxjs';
+import type { ClusterProjection, Change } from '../projections';
+import type { EventStore } from '../core/store/port';
+import type { Clock } from './clock';
+import { WorkQueue } from './queue';
+import { parseKey, type Action, type Decision } from './actions';
+import { ApiError, type ApiClient } from './client';
+
+export interface ReconcileContext {
+  readonly view: ClusterProjection;
+  readonly now: Date;
+}
+
+export interface Reconciler {
+  /** The controller's name: its field manager, and `system:controller:<name>` unless `actor` says otherwise. */
+  readonly name: string;
+  readonly actor?: string;
+  /** Keys (`Kind|ns/name`) to reconcile after a change. */
+  keysFor(change: Change, view: ClusterProjection): readonly string[];
+  /** Keys to reconcile at start. */
+  initialKeys(view: ClusterProjection): readonly string[];
+  reconcile(key: string, ctx: ReconcileContext): Decision;
+}
+
+interface Trigger {
+  readonly eventId: string;
+  readonly correlationId: string;
+}
+
+export interface ManagerOptions {
+  readonly projection: ClusterProjection;
+  readonly store: EventStore;
+  readonly client: ApiClient;
+  readonly clock: Clock;
+  readonly reconcilers: readonly Reconciler[];
+  readonly log?: (line: string) => void;
+}
+
+export class ControllerManager {
+  private readonly queue: WorkQueue;
+  private readonly triggers = new Map<string, Trigger>();
+  private readonly byName = new Map<string, Reconciler>();
+  private sub: Subscription | undefined;
+  private running = false;
+  private busy = false;
+  private idleWaiters: Array<() => void> = [];
+  private loop: Promise<void> | undefined;
+  /** Actions performed, and actions that failed (retried with backoff). */
+  readonly stats = { reconciles: 0, actions: 0, failures: 0 };
+
+  constructor(private readonly options: ManagerOptions) {
+    this.queue = new WorkQueue(options.clock);
+    for (const r of options.reconcilers) this.byName.set(r.name, r);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const { projection, reconcilers } = this.options;
+    this.sub = projection.changes.subscribe((change) => {
+      const trigger = { eventId: change.event.id, correlationId: change.event.metadata.correlationId ?? change.event.id };
+      for (const r of reconcilers) for (const key of r.keysFor(change, projection)) this.enqueue(`${r.name}#${key}`, trigger);
+    });
+    for (const r of reconcilers) for (const key of r.initialKeys(projection)) this.enqueue(`${r.name}#${key}`);
+    this.loop = this.work();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.sub?.unsubscribe();
+    this.queue.shutdown();
+    await this.loop;
+  }
+
+  /** Queues a key of one reconciler (tests, fault injection, timers of a reconciler's own). */
+  enqueue(item: string, trigger?: Trigger): void {
+    if (trigger) this.triggers.set(item, trigger);
+    this.queue.add(item);
+  }
+
+  /** Resolves once nothing is queued or being processed (timers may still be pending). */
+  idle(): Promise<void> {
+    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async work(): Promise<void> {
+    while (this.running) {
+      const item = this.queue.take();
+      if (item === undefined) {
+        this.busy = false;
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        waiters.forEach((w) => w());
+        await this.queue.whenReady();
+        continue;
+      }
+      this.busy = true;
+      try {
+        await this.process(item);
+        this.queue.forget(item);
+      } catch (err) {
+        this.stats.failures++;
+        this.options.log?.(`controller ${item}: ${(err as Error).message || String(err)}`);
+        this.queue.addRateLimited(item);
+      } finally {
+        this.queue.done(item);
+      }
+    }
+    this.busy = false;
+    this.idleWaiters.forEach((w) => w());
+    this.idleWaiters = [];
+  }
+
+  private async process(item: string): Promise<void> {
+    const hash = item.indexOf('#');
+    const reconciler = this.byName.get(item.slice(0, hash));
+    if (!reconciler) return;
+    const key = item.slice(hash + 1);
+    const { projection, clock, client } = this.options;
+    const now = clock.now();
+    const observedPosition = projection.position;
+    this.stats.reconciles++;
+    const decision = reconciler.reconcile(key, { view: projection, now });
+    if (decision.actions.length > 0) {
+      const trigger = this.triggers.get(item) ?? (await this.lastEventOf(key));
+      const actor = reconciler.actor ?? `system:controller:${reconciler.name}`;
+      for (const action of decision.actions) {
+        this.stats.actions++;
+        try {
+          await client.perform(action, actor, reconciler.name, { causationId: trigger?.eventId, correlationId: trigger?.correlationId, observedPosition, decidedAt: now });
+        } catch (err) {
+          if (!ignorable(action, err)) throw err;
+        }
+      }
+    }
+    this.triggers.delete(item);
+    if (decision.requeueAfter !== undefined) this.queue.addAfter(item, decision.requeueAfter);
+  }
+
+  /** The event behind an object's current state: the cause of a decision taken on it at start. */
+  private async lastEventOf(key: string): Promise<Trigger | undefined> {
+    const { kind, namespace, name } = parseKey(key);
+    const entry = this.options.projection.store(kind).get(namespace, name);
+    const position = entry?.position ?? this.options.projection.position;
+    if (position <= 0n) return undefined;
+    const [event] = await this.options.store.readAll({ from: position, maxCount: 1 });
+    if (!event) return undefined;
+    const correlationId = (event.metadata as { correlationId?: string } | undefined)?.correlationId ?? event.id;
+    return { eventId: event.id, correlationId };
+  }
+}
+
+/** Outcomes that mean the action's goal already holds: the object is gone, or already there. */
+function ignorable(action: Action, err: unknown): boolean {
+  if (!(err instanceof ApiError)) return false;
+  if (action.verb === 'delete' && err.code === 404) return true;
+  return false;
+}
