@@ -14,6 +14,13 @@ import { HollowKubelet } from '../controllers/kubelet';
 import { replicationController } from '../controllers/replication';
 import { ControllerManager } from '../controllers/runtime';
 import { scheduler } from '../controllers/scheduler';
+import { nodeLifecycle, type NodeLifecycleOptions } from '../controllers/nodeLifecycle';
+import { endpointsController } from '../controllers/endpoints';
+import { serviceController, type ServiceAllocationOptions } from '../controllers/service';
+import { namespaceController } from '../controllers/namespace';
+import { serviceAccountController } from '../controllers/serviceAccount';
+import { resourceQuotaController } from '../controllers/resourceQuota';
+import { garbageCollector, podGarbageCollector } from '../controllers/garbageCollector';
 import { SYSTEM_ACTOR } from '../core/events/envelope';
 import { uuidV7Source } from '../core/ids';
 import { handleCommand, type IdSource } from '../core/shell';
@@ -39,6 +46,8 @@ export interface KronicleOptions {
   readonly controllerClock?: Clock;
   /** Where uids and event ids come from (default: UUIDv7; seeded in determinism tests). */
   readonly ids?: IdSource;
+  /** Settings of the controllers (Kubernetes' defaults otherwise). */
+  readonly controllerSettings?: NodeLifecycleOptions & ServiceAllocationOptions & { readonly terminatedPodThreshold?: number; readonly leaseRenewMs?: number };
 }
 
 export interface RunningKronicle {
@@ -99,7 +108,10 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     fs.mkdirSync(path.dirname(options.kubeconfigPath), { recursive: true });
     fs.writeFileSync(options.kubeconfigPath, kubeconfigFor(url));
   }
-  const kubelets = Array.from({ length: options.nodes ?? 0 }, (_, i) => new HollowKubelet({ name: `node-${i + 1}`, index: i + 1 }));
+  const kubelets = Array.from(
+    { length: options.nodes ?? 0 },
+    (_, i) => new HollowKubelet({ name: `node-${i + 1}`, index: i + 1, ...(options.controllerSettings?.leaseRenewMs ? { leaseRenewMs: options.controllerSettings.leaseRenewMs } : {}) }),
+  );
   let controllers: ControllerManager | undefined;
   let client: ApiClient | undefined;
   if (options.controllers ?? kubelets.length > 0) {
@@ -109,7 +121,19 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
       store,
       client,
       clock: options.controllerClock ?? wallClock,
-      reconcilers: [replicationController, scheduler, ...kubelets],
+      reconcilers: [
+        replicationController,
+        scheduler,
+        nodeLifecycle(options.controllerSettings),
+        endpointsController,
+        serviceController(options.controllerSettings),
+        namespaceController,
+        serviceAccountController,
+        resourceQuotaController,
+        garbageCollector,
+        podGarbageCollector(options.controllerSettings),
+        ...kubelets,
+      ],
       log,
     });
     controllers.start();

@@ -5,14 +5,35 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 
-export type Action =
+/**
+ * A core/v1 Event to record once the action succeeded (what `kubectl describe` shows).
+ * `{name}` in the message becomes the name of the object the action answered with.
+ */
+export interface EventNote {
+  readonly involved: { readonly kind: string; readonly namespace?: string; readonly name: string; readonly uid?: string; readonly apiVersion?: string };
+  readonly reason: string;
+  readonly message: string;
+  readonly type?: 'Normal' | 'Warning';
+}
+
+export type Action = (
   | { readonly verb: 'create'; readonly kind: string; readonly namespace?: string; readonly body: KubeObject }
   | { readonly verb: 'update'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly body: KubeObject }
   | { readonly verb: 'updateStatus'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly body: KubeObject }
   | { readonly verb: 'patch'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly patch: Record<string, unknown> }
   | { readonly verb: 'delete'; readonly kind: string; readonly namespace?: string; readonly name: string; readonly gracePeriodSeconds?: number; readonly uid?: string }
   | { readonly verb: 'bind'; readonly namespace: string; readonly name: string; readonly node: string; readonly uid?: string }
-  | { readonly verb: 'renewLease'; readonly name: string; readonly holder: string; readonly durationSeconds: number };
+  | { readonly verb: 'renewLease'; readonly name: string; readonly holder: string; readonly durationSeconds: number }
+) & { readonly event?: EventNote };
+
+/** The reference an Event makes to the object it is about. */
+export const involvedRef = (o: KubeObject): EventNote['involved'] => ({
+  kind: o.kind as string,
+  apiVersion: o.apiVersion as string,
+  ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+  name: o.metadata.name as string,
+  ...(o.metadata.uid ? { uid: o.metadata.uid } : {}),
+});
 
 export interface Decision {
   readonly actions: readonly Action[];

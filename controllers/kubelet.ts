@@ -16,7 +16,7 @@
 import type { KubeObject } from '../core/objects/codecs';
 import { rfc3339 } from '../core/json';
 import type { ClusterProjection, Change } from '../projections';
-import { keyOf, nothing, parseKey, type Action, type Decision } from './actions';
+import { involvedRef, keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { conditionOf, isDeleting, isTerminal, nodeNameOf } from './pods';
 
@@ -32,6 +32,8 @@ export interface HollowNodeOptions {
   readonly pods?: number;
   readonly labels?: Record<string, string>;
   readonly address?: string;
+  /** How often the lease is renewed (default 10 s, as the kubelet does). */
+  readonly leaseRenewMs?: number;
 }
 
 const annotation = (pod: KubeObject, key: string): string | undefined => pod.metadata.annotations?.[`kronicle.io/${key}`];
@@ -133,7 +135,8 @@ export class HollowKubelet implements Reconciler {
   }
 
   private reconcileNode(node: KubeObject | undefined, now: Date): Decision {
-    if (!this.heartbeats) return { actions: [], requeueAfter: LEASE_RENEW_MS };
+    const every = this.options.leaseRenewMs ?? LEASE_RENEW_MS;
+    if (!this.heartbeats) return { actions: [], requeueAfter: every };
     const actions: Action[] = [];
     if (!node) actions.push({ verb: 'create', kind: 'Node', body: this.nodeObject(now) });
     else if (conditionOf(node, 'Ready')?.status !== 'True') {
@@ -141,7 +144,7 @@ export class HollowKubelet implements Reconciler {
       actions.push({ verb: 'updateStatus', kind: 'Node', name: this.options.name, body: { ...node, status: { ...(node.status as object), conditions: this.conditions(now) } } });
     }
     actions.push({ verb: 'renewLease', name: this.options.name, holder: this.options.name, durationSeconds: LEASE_DURATION_SECONDS });
-    return { actions, requeueAfter: LEASE_RENEW_MS };
+    return { actions, requeueAfter: every };
   }
 
   /** The pod IP: the lowest host address of the node's /24 that no other pod of the node holds. */
@@ -183,7 +186,9 @@ export class HollowKubelet implements Reconciler {
       return { actions: [this.statusUpdate(pod, this.running(pod, others, status, now, restarts + 1))], requeueAfter: exitAfter * 1000 };
     }
     if (status.phase === 'Running') return nothing;
-    return { actions: [this.statusUpdate(pod, this.running(pod, others, status, now, restarts))], ...(exitAfter !== undefined ? { requeueAfter: exitAfter * 1000 } : {}) };
+    const containers = (spec.containers ?? []).map((c) => c.name).join(', ');
+    const started = { ...this.statusUpdate(pod, this.running(pod, others, status, now, restarts)), event: { involved: involvedRef(pod), reason: 'Started', message: `Started container ${containers}` } };
+    return { actions: [started], ...(exitAfter !== undefined ? { requeueAfter: exitAfter * 1000 } : {}) };
   }
 
   private statusUpdate(pod: KubeObject, status: Record<string, unknown>): Action {

@@ -3,7 +3,7 @@ import type { KubeObject } from '../core/objects/codecs';
 import { addQuantities, mustParseQuantity, ZERO, type Quantity } from '../core/quantity';
 import { podTotals } from '../core/admission/limitRanger';
 
-type Condition = { type: string; status: string; lastTransitionTime?: string | null; reason?: string; message?: string };
+type Condition = { type: string; status: string; lastTransitionTime?: string | null; lastHeartbeatTime?: string; reason?: string; message?: string };
 
 export const conditionOf = (o: KubeObject, type: string): Condition | undefined =>
   ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === type);

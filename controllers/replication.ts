@@ -10,7 +10,7 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 import type { ClusterProjection, Change } from '../projections';
-import { keyOf, nothing, parseKey, type Action, type Decision } from './actions';
+import { involvedRef, keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { controllerOf, isDeleting, isPodReady, isTerminal, matchesSelector, nodeNameOf, phaseOf, type OwnerReference } from './pods';
 
@@ -87,10 +87,14 @@ export function reconcileReplicationController(rc: KubeObject | undefined, pods:
   const active = owned.filter((p) => !isDeleting(p) && !isTerminal(p));
   const want = Math.max(0, specOf(rc).replicas ?? 1);
   if (active.length < want) {
-    for (let i = active.length; i < want; i++) actions.push({ verb: 'create', kind: 'Pod', namespace: ns, body: podFromTemplate(rc) });
+    for (let i = active.length; i < want; i++) {
+      actions.push({ verb: 'create', kind: 'Pod', namespace: ns, body: podFromTemplate(rc), event: { involved: involvedRef(rc), reason: 'SuccessfulCreate', message: 'Created pod: {name}' } });
+    }
   } else if (active.length > want) {
     const victims = [...active].sort(deletionRank).slice(0, active.length - want);
-    for (const p of victims) actions.push({ verb: 'delete', kind: 'Pod', namespace: ns, name: p.metadata.name as string, uid: p.metadata.uid });
+    for (const p of victims) {
+      actions.push({ verb: 'delete', kind: 'Pod', namespace: ns, name: p.metadata.name as string, uid: p.metadata.uid, event: { involved: involvedRef(rc), reason: 'SuccessfulDelete', message: `Deleted pod: ${p.metadata.name}` } });
+    }
   }
   const ready = active.filter(isPodReady).length;
   const status = {

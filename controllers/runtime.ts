@@ -13,8 +13,9 @@ import type { ClusterProjection, Change } from '../projections';
 import type { EventStore } from '../core/store/port';
 import type { Clock } from './clock';
 import { WorkQueue } from './queue';
-import { parseKey, type Action, type Decision } from './actions';
-import { ApiError, type ApiClient } from './client';
+import { parseKey, type Action, type Decision, type EventNote } from './actions';
+import type { KubeObject } from '../core/objects/codecs';
+import { ApiError, type ApiClient, type Cause } from './client';
 
 export interface ReconcileContext {
   readonly view: ClusterProjection;
@@ -57,6 +58,7 @@ export class ControllerManager {
   private loop: Promise<void> | undefined;
   /** Actions performed, and actions that failed (retried with backoff). */
   readonly stats = { reconciles: 0, actions: 0, failures: 0 };
+  private eventSeq = 0;
 
   constructor(private readonly options: ManagerOptions) {
     this.queue = new WorkQueue(options.clock);
@@ -137,15 +139,47 @@ export class ControllerManager {
       const actor = reconciler.actor ?? `system:controller:${reconciler.name}`;
       for (const action of decision.actions) {
         this.stats.actions++;
+        const cause = { causationId: trigger?.eventId, correlationId: trigger?.correlationId, observedPosition, decidedAt: now };
+        let answered: unknown;
         try {
-          await client.perform(action, actor, reconciler.name, { causationId: trigger?.eventId, correlationId: trigger?.correlationId, observedPosition, decidedAt: now });
+          answered = await client.perform(action, actor, reconciler.name, cause);
         } catch (err) {
           if (!ignorable(action, err)) throw err;
+          continue;
         }
+        if (action.event) await this.recordEvent(action.event, answered, reconciler, actor, cause);
       }
     }
     this.triggers.delete(item);
     if (decision.requeueAfter !== undefined) this.queue.addAfter(item, decision.requeueAfter);
+  }
+
+  /** A core/v1 Event about what an action did; a failure to record one does not fail the action. */
+  private async recordEvent(note: EventNote, answered: unknown, reconciler: Reconciler, actor: string, cause: Cause): Promise<void> {
+    const name = (answered as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? '';
+    const namespace = note.involved.namespace ?? 'default';
+    const t = cause.decidedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      // Named as client-go's recorder names them: the object's name and a time in hex.
+      metadata: { name: `${note.involved.name}.${(BigInt(cause.decidedAt.getTime()) * 1_000_000n + BigInt(this.eventSeq++ % 1_000_000)).toString(16)}`, namespace },
+      involvedObject: { ...note.involved },
+      reason: note.reason,
+      message: note.message.replace('{name}', name),
+      type: note.type ?? 'Normal',
+      source: { component: reconciler.name },
+      reportingComponent: reconciler.name,
+      reportingInstance: reconciler.name,
+      firstTimestamp: t,
+      lastTimestamp: t,
+      count: 1,
+    } as unknown as KubeObject;
+    try {
+      await this.options.client.perform({ verb: 'create', kind: 'Event', namespace, body }, actor, reconciler.name, cause);
+    } catch (err) {
+      this.options.log?.(`event ${note.reason} for ${note.involved.kind} ${note.involved.name}: ${(err as Error).message}`);
+    }
   }
 
   /** The event behind an object's current state: the cause of a decision taken on it at start. */

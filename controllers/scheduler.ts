@@ -10,7 +10,7 @@
 import type { KubeObject } from '../core/objects/codecs';
 import { compareQuantities, addQuantities, type Quantity } from '../core/quantity';
 import type { ClusterProjection, Change } from '../projections';
-import { keyOf, nothing, parseKey, type Decision } from './actions';
+import { involvedRef, keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { allocatableOf, conditionOf, controllerOf, isDeleting, isNodeReady, isTerminal, nodeNameOf, podRequests, sumRequests } from './pods';
 import { rfc3339 } from '../core/json';
@@ -131,14 +131,18 @@ export function schedule(pod: KubeObject, nodes: readonly KubeObject[], podsByNo
     const s = score(pod, node, on);
     if (!best || s > best.score) best = { node: node.metadata.name as string, score: s };
   }
-  if (best) return { actions: [{ verb: 'bind', namespace: ns, name, node: best.node, uid: pod.metadata.uid }] };
+  if (best) {
+    const event = { involved: involvedRef(pod), reason: 'Scheduled', message: `Successfully assigned ${ns}/${name} to ${best.node}` };
+    return { actions: [{ verb: 'bind', namespace: ns, name, node: best.node, uid: pod.metadata.uid, event }] };
+  }
   const detail = [...reasons].sort(([a], [b]) => a.localeCompare(b)).map(([r, n]) => `${n} ${r}`).join(', ');
   const message = `0/${nodes.length} nodes are available${detail ? `: ${detail}` : ''}.`;
   const current = conditionOf(pod, 'PodScheduled');
   if (current?.status === 'False' && current.reason === 'Unschedulable' && current.message === message) return nothing;
   const conditions = ((pod.status as { conditions?: Array<{ type: string }> } | undefined)?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
   conditions.push({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: rfc3339(now) } as never);
-  return { actions: [{ verb: 'updateStatus', kind: 'Pod', namespace: ns, name, body: { ...pod, status: { ...((pod.status ?? {}) as object), conditions } } }] };
+  const event = { involved: involvedRef(pod), reason: 'FailedScheduling', message, type: 'Warning' as const };
+  return { actions: [{ verb: 'updateStatus', kind: 'Pod', namespace: ns, name, body: { ...pod, status: { ...((pod.status ?? {}) as object), conditions } }, event }] };
 }
 
 function podsByNode(view: ClusterProjection): Map<string, KubeObject[]> {

@@ -1,0 +1,83 @@
+/**
+ * Garbage collection: dependents whose owners are all gone (no object with the referenced uid)
+ * are deleted (Kubernetes' Background propagation; Foreground and Orphan need owner finalizers,
+ * not done yet); and pod GC (pkg/controller/podgc): pods bound to a node that no longer exists
+ * are deleted at once, and terminated pods beyond a threshold are deleted oldest first.
+ */
+import { KINDS } from '../core/kinds';
+import type { KubeObject } from '../core/objects/codecs';
+import type { ClusterProjection, Change } from '../projections';
+import { keyOf, nothing, parseKey, type Action, type Decision } from './actions';
+import type { ReconcileContext, Reconciler } from './runtime';
+import { isTerminal, nodeNameOf } from './pods';
+
+interface Ref {
+  uid: string;
+  kind: string;
+  name: string;
+}
+
+function ownerExists(view: ClusterProjection, namespace: string | undefined, ref: Ref): boolean {
+  const k = KINDS.find((x) => x.kind === ref.kind);
+  if (!k) return true; // a kind this server does not hold: not ours to judge
+  const owner = view.store(k.kind).get(k.namespaced ? namespace : undefined, ref.name)?.object as KubeObject | undefined;
+  return !!owner && owner.metadata.uid === ref.uid;
+}
+
+export const garbageCollector: Reconciler = {
+  name: 'garbage-collector',
+  keysFor(change: Change, view: ClusterProjection): string[] {
+    const o = change.object as KubeObject;
+    const kind = change.kind;
+    if (change.type === 'DELETED') {
+      // An owner went: its dependents (in its namespace) are checked.
+      const uid = o.metadata.uid;
+      return KINDS.filter((k) => k.namespaced || !o.metadata.namespace)
+        .flatMap((k) => view.store(k.kind).list(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}).map((s) => ({ k, obj: s.object as KubeObject })))
+        .filter(({ obj }) => (obj.metadata.ownerReferences ?? []).some((r) => (r as { uid?: string }).uid === uid))
+        .map(({ k, obj }) => keyOf(k.kind, obj.metadata.namespace, obj.metadata.name as string));
+    }
+    return (o.metadata.ownerReferences ?? []).length > 0 ? [keyOf(kind, o.metadata.namespace, o.metadata.name as string)] : [];
+  },
+  initialKeys: (view) =>
+    KINDS.flatMap((k) =>
+      view
+        .store(k.kind)
+        .list()
+        .filter((s) => (s.object.metadata.ownerReferences ?? []).length > 0)
+        .map((s) => keyOf(k.kind, s.object.metadata.namespace, s.object.metadata.name as string)),
+    ),
+  reconcile(key: string, { view }: ReconcileContext): Decision {
+    const { kind, namespace, name } = parseKey(key);
+    const o = view.store(kind).get(namespace, name)?.object as KubeObject | undefined;
+    if (!o || o.metadata.deletionTimestamp) return nothing;
+    const refs = (o.metadata.ownerReferences ?? []) as unknown as Ref[];
+    if (refs.length === 0 || refs.some((r) => ownerExists(view, namespace, r))) return nothing;
+    return { actions: [{ verb: 'delete', kind, namespace, name, uid: o.metadata.uid }] };
+  },
+};
+
+export function podGarbageCollector(options: { terminatedPodThreshold?: number } = {}): Reconciler {
+  const threshold = options.terminatedPodThreshold ?? 12_500;
+  const KEY = 'PodGC|all';
+  return {
+    name: 'pod-garbage-collector',
+    keysFor: (change: Change) => ((change.kind === 'Node' && change.type === 'DELETED') || (change.kind === 'Pod' && isTerminal(change.object as KubeObject)) ? [KEY] : []),
+    initialKeys: () => [KEY],
+    reconcile(_key: string, { view }: ReconcileContext): Decision {
+      const nodes = new Set(view.store('Node').list().map((s) => s.object.metadata.name));
+      const pods = view.store('Pod').list().map((s) => s.object as KubeObject);
+      const actions: Action[] = [];
+      for (const p of pods) {
+        const node = nodeNameOf(p);
+        if (node && !nodes.has(node)) actions.push({ verb: 'delete', kind: 'Pod', namespace: p.metadata.namespace as string, name: p.metadata.name as string, gracePeriodSeconds: 0, uid: p.metadata.uid });
+      }
+      const terminated = pods.filter((p) => isTerminal(p) && (!nodeNameOf(p) || nodes.has(nodeNameOf(p))));
+      if (terminated.length > threshold) {
+        terminated.sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+        for (const p of terminated.slice(0, terminated.length - threshold)) actions.push({ verb: 'delete', kind: 'Pod', namespace: p.metadata.namespace as string, name: p.metadata.name as string, gracePeriodSeconds: 0, uid: p.metadata.uid });
+      }
+      return actions.length ? { actions } : nothing;
+    },
+  };
+}
