@@ -1,0 +1,95 @@
+/**
+ * `kronicle serve --nodes 3` as a process, with the real kubectl: the seed's ReplicationController
+ * reaches 3 Running pods on the hollow nodes; describe shows the controllers' Events; the Service
+ * gets its Endpoints; scale; a namespace goes with everything in it; SIGTERM stops it cleanly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { kubectlFor, type Kubectl } from './support/kubectl';
+import { tempDir } from './support/tmp';
+import { waitUntil } from './conformance/eventStore.conformance';
+
+const root = path.resolve(__dirname, '..');
+const examples = path.join(__dirname, 'fixtures/examples');
+
+describe('kronicle serve --nodes 3, with kubectl', () => {
+  let child: ChildProcess;
+  let output = '';
+  let kubectl: Kubectl;
+  let tmp: { dir: string; remove: () => void };
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/fixtures/kronicleCli.ts', 'serve', '--store', 'memory', '--port', '0', '--nodes', '3', '--data-dir', tmp.dir], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    await waitUntil(() => /serving the Kubernetes API at (\S+)/.test(output), 30_000);
+    const url = /serving the Kubernetes API at (\S+)/.exec(output)![1];
+    kubectl = kubectlFor(url, tmp.dir);
+    await waitUntil(async () => (await kubectl.run(['get', 'nodes', '-o', 'name'])).stdout.trim().split('\n').length === 3, 15_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    tmp.remove();
+  });
+
+  it('shows three Ready hollow nodes', async () => {
+    const r = await kubectl.run(['get', 'nodes']);
+    expect(r.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n/);
+    expect(r.stdout.match(/^node-\d\s+Ready\s+<none>\s+\S+\s+v1\.32\.0$/gm)).toHaveLength(3);
+  });
+
+  it('runs the seed’s ReplicationController to 3 Running pods, each on a node, and describes them with Events', async () => {
+    expect((await kubectl.run(['create', '-f', path.join(examples, 'replication-controller.yaml')])).stdout).toBe('replicationcontroller/teciplsrc created\n');
+    await waitUntil(async () => ((await kubectl.run(['get', 'pods', '--no-headers'])).stdout.match(/\s1\/1\s+Running\s/g) ?? []).length === 3, 15_000);
+    const wide = (await kubectl.run(['get', 'pods', '-o', 'wide', '--no-headers'])).stdout.trim().split('\n');
+    expect(new Set(wide.map((l) => l.split(/\s+/)[6]))).toEqual(new Set(['node-1', 'node-2', 'node-3']));
+    expect((await kubectl.run(['get', 'rc', 'teciplsrc', '--no-headers'])).stdout).toMatch(/^teciplsrc\s+3\s+3\s+3\s/);
+    const pod = wide[0].split(/\s+/)[0];
+    const described = (await kubectl.run(['describe', 'pod', pod])).stdout;
+    expect(described).toMatch(/^Status:\s+Running$/m);
+    expect(described).toMatch(/^Node:\s+node-\d\/10\.0\.0\.\d+$/m);
+    expect(described).toMatch(/^Controlled By:\s+ReplicationController\/teciplsrc$/m);
+    expect(described).toMatch(/Normal\s+Scheduled\s+\S+\s+scheduler\s+Successfully assigned default\/\S+ to node-\d/);
+    const rc = (await kubectl.run(['describe', 'rc', 'teciplsrc'])).stdout;
+    expect(rc).toMatch(/^Pods Status:\s+3 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed$/m);
+    expect(rc).toMatch(/Normal\s+SuccessfulCreate\s+\S+\s+replication-controller\s+Created pod: teciplsrc-\w+/);
+  });
+
+  it('scales to 5 and back to 0', async () => {
+    expect((await kubectl.run(['scale', 'rc', 'teciplsrc', '--replicas=5'])).code).toBe(0);
+    await waitUntil(async () => ((await kubectl.run(['get', 'pods', '--no-headers'])).stdout.match(/Running/g) ?? []).length === 5, 15_000);
+    expect((await kubectl.run(['scale', 'rc', 'teciplsrc', '--replicas=0'])).code).toBe(0);
+    await waitUntil(async () => (await kubectl.run(['get', 'pods', '--no-headers'])).stdout.trim() === '', 15_000);
+  });
+
+  it('gives the seed’s Service a ClusterIP and Endpoints on port 9999', async () => {
+    expect((await kubectl.run(['create', '-f', path.join(examples, 'service.yaml')])).code).toBe(0);
+    expect((await kubectl.run(['run', 'app', '--image=nginx', '--labels=app=myApp', '--port=9999'])).code).toBe(0);
+    await waitUntil(async () => /10\.244\.\d+\.\d+:9999/.test((await kubectl.run(['get', 'endpoints', 'my-service', '--no-headers'])).stdout), 15_000);
+    expect((await kubectl.run(['get', 'svc', 'my-service', '--no-headers'])).stdout).toMatch(/^my-service\s+ClusterIP\s+10\.\d+\.\d+\.\d+\s+<none>\s+80\/TCP\s/);
+  });
+
+  it('deletes a namespace with everything in it', async () => {
+    expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: scratch}\n')).code).toBe(0);
+    expect((await kubectl.run(['create', '-f', path.join(examples, 'replication-controller.yaml'), '-n', 'scratch'])).code).toBe(0);
+    await waitUntil(async () => ((await kubectl.run(['get', 'pods', '-n', 'scratch', '--no-headers'])).stdout.match(/Running/g) ?? []).length === 3, 15_000);
+    const r = await kubectl.run(['delete', 'namespace', 'scratch']);
+    expect(r.stdout).toBe('namespace "scratch" deleted\n');
+    expect((await kubectl.run(['get', 'namespace', 'scratch'])).stderr).toBe('Error from server (NotFound): namespaces "scratch" not found\n');
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(output).toMatch(/kronicle: stopped at position \d+/);
+  });
+});
