@@ -3,6 +3,8 @@
  *
  *   kronicle serve  [--data-dir ./data] [--store sqlite|memory|esdb://…] [--port 8080] [--host 127.0.0.1] [--nodes N] [--no-controllers]
  *   kronicle status [--data-dir ./data] [--store …]
+ *   kronicle controllers --server URL [--nodes N]     the controllers and scheduler, through the API
+ *   kronicle node --server URL --name NAME [--index I] one hollow node, through the API
  */
 import { Command, InvalidArgumentError } from 'commander';
 import * as path from 'node:path';
@@ -11,6 +13,8 @@ import { isStoreError, type EventStore } from '../core';
 import { ClusterProjection } from '../projections';
 import { startKronicle } from './kronicle';
 import { isLoopback } from './server';
+import * as os from 'node:os';
+import { ApiClient, ControllerManager, ElectedControllers, HollowKubelet, RemoteView, hollowNodes, standardReconcilers, wallClock, type Reconciler } from '../controllers';
 
 interface StoreOptions {
   dataDir: string;
@@ -64,14 +68,24 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       return n;
     }, 0)
     .option('--no-controllers', 'do not run the controllers and the scheduler in this process')
-    .action(async (opts: StoreOptions & { host: string; port: number; nodes: number; controllers: boolean }) => {
+    .option('--leader-elect', 'run the controllers only while holding the kube-system lease (several servers on one store)')
+    .action(async (opts: StoreOptions & { host: string; port: number; nodes: number; controllers: boolean; leaderElect?: boolean }) => {
       if (!isLoopback(opts.host)) {
         throw new InvalidArgumentError(`the insecure port serves without authentication and binds only to loopback, not ${opts.host}`);
       }
       const store = await openStore(opts.store, path.resolve(opts.dataDir));
       const kubeconfigPath = path.resolve(opts.dataDir, 'kubeconfig');
       const started = process.hrtime.bigint();
-      const kronicle = await startKronicle({ store, host: opts.host, port: opts.port, kubeconfigPath, log: out, controllers: opts.controllers, nodes: opts.nodes });
+      const kronicle = await startKronicle({
+        store,
+        host: opts.host,
+        port: opts.port,
+        kubeconfigPath,
+        log: out,
+        controllers: opts.controllers,
+        nodes: opts.nodes,
+        ...(opts.leaderElect ? { leaderElection: { identity: `${os.hostname()}_${process.pid}` } } : {}),
+      });
       report(store, kronicle.projection, elapsedMs(started), out);
       out(`kronicle: serving the Kubernetes API at ${kronicle.url} (insecure port, loopback only)`);
       if (kronicle.controllers) out(`kronicle: controllers and scheduler running; ${kronicle.kubelets.length} hollow node(s)${kronicle.kubelets.length ? `: ${kronicle.kubelets.map((k) => k.options.name).join(', ')}` : ''}`);
@@ -85,6 +99,63 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       await kronicle.close();
       await store.close();
       out(`kronicle: stopped at position ${kronicle.projection.position}`);
+    });
+
+  const nonNegative = (max: number) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`a whole number from 0 to ${max}`);
+    return n;
+  };
+  const serverUrl = (v: string) => {
+    if (!/^https?:\/\/[^/]+$/.test(v.replace(/\/$/, ''))) throw new InvalidArgumentError('a URL such as http://127.0.0.1:8080');
+    return v.replace(/\/$/, '');
+  };
+
+  /**
+   * Runs reconcilers in this process against a remote API server until SIGTERM or SIGINT;
+   * `elected` ones only while this process holds the controller manager's lease.
+   */
+  async function runRemote(server: string, reconcilers: Reconciler[], what: string, elected: Reconciler[] = []): Promise<void> {
+    const view = new RemoteView(server, out);
+    await view.start();
+    const client = new ApiClient(server);
+    const make = (list: Reconciler[]) => new ControllerManager({ projection: view, eventAt: (p) => view.eventAt(p), client, clock: wallClock, reconcilers: list, log: out });
+    const manager = make(reconcilers);
+    manager.start();
+    const election = elected.length ? new ElectedControllers(view, client, wallClock, { identity: `${os.hostname()}_${process.pid}` }, () => make(elected), out) : undefined;
+    election?.start();
+    out(`kronicle: ${what} running against ${server} (observed position ${view.position})`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await election?.stop();
+    await manager.stop();
+    view.stop();
+    client.close();
+    out(`kronicle: ${what} stopped`);
+  }
+
+  program
+    .command('controllers')
+    .description('run the controllers and the scheduler against a Kronicle API server, talking only through its API')
+    .requiredOption('--server <url>', 'the API server, e.g. http://127.0.0.1:8080', serverUrl)
+    .option('--nodes <n>', 'hollow nodes to run here as well', nonNegative(10000), 0)
+    .option('--no-leader-elect', 'run the controllers without holding the kube-system lease')
+    .action(async (opts: { server: string; nodes: number; leaderElect: boolean }) => {
+      const what = `controllers${opts.nodes ? ` and ${opts.nodes} hollow node(s)` : ''}`;
+      if (opts.leaderElect) await runRemote(opts.server, hollowNodes(opts.nodes), what, standardReconcilers());
+      else await runRemote(opts.server, [...standardReconcilers(), ...hollowNodes(opts.nodes)], what);
+    });
+
+  program
+    .command('node')
+    .description('run one hollow node against a Kronicle API server')
+    .requiredOption('--server <url>', 'the API server, e.g. http://127.0.0.1:8080', serverUrl)
+    .requiredOption('--name <name>', 'the node name')
+    .option('--index <i>', 'the node index: pod CIDR 10.244.<i>.0/24', nonNegative(65535), 0)
+    .action(async (opts: { server: string; name: string; index: number }) => {
+      await runRemote(opts.server, [new HollowKubelet({ name: opts.name, index: opts.index })], `hollow node ${opts.name}`);
     });
 
   try {

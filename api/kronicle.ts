@@ -8,19 +8,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type * as http from 'node:http';
 import { Subject } from 'rxjs';
-import { ApiClient } from '../controllers/client';
-import { wallClock, type Clock } from '../controllers/clock';
-import { HollowKubelet } from '../controllers/kubelet';
-import { replicationController } from '../controllers/replication';
-import { ControllerManager } from '../controllers/runtime';
-import { scheduler } from '../controllers/scheduler';
-import { nodeLifecycle, type NodeLifecycleOptions } from '../controllers/nodeLifecycle';
-import { endpointsController } from '../controllers/endpoints';
-import { serviceController, type ServiceAllocationOptions } from '../controllers/service';
-import { namespaceController } from '../controllers/namespace';
-import { serviceAccountController } from '../controllers/serviceAccount';
-import { resourceQuotaController } from '../controllers/resourceQuota';
-import { garbageCollector, podGarbageCollector } from '../controllers/garbageCollector';
+import { ApiClient, ControllerManager, ElectedControllers, eventAtFrom, hollowNodes, standardReconcilers, wallClock, type Clock, type ControllerSettings, type HollowKubelet, type LeaderElectionOptions, type Reconciler } from '../controllers';
 import { SYSTEM_ACTOR } from '../core/events/envelope';
 import { uuidV7Source } from '../core/ids';
 import { handleCommand, type IdSource } from '../core/shell';
@@ -46,8 +34,10 @@ export interface KronicleOptions {
   readonly controllerClock?: Clock;
   /** Where uids and event ids come from (default: UUIDv7; seeded in determinism tests). */
   readonly ids?: IdSource;
+  /** Run the controllers only while this server holds the leader lease (several servers on one store). */
+  readonly leaderElection?: LeaderElectionOptions;
   /** Settings of the controllers (Kubernetes' defaults otherwise). */
-  readonly controllerSettings?: NodeLifecycleOptions & ServiceAllocationOptions & { readonly terminatedPodThreshold?: number; readonly leaseRenewMs?: number };
+  readonly controllerSettings?: ControllerSettings;
 }
 
 export interface RunningKronicle {
@@ -108,34 +98,22 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     fs.mkdirSync(path.dirname(options.kubeconfigPath), { recursive: true });
     fs.writeFileSync(options.kubeconfigPath, kubeconfigFor(url));
   }
-  const kubelets = Array.from(
-    { length: options.nodes ?? 0 },
-    (_, i) => new HollowKubelet({ name: `node-${i + 1}`, index: i + 1, ...(options.controllerSettings?.leaseRenewMs ? { leaseRenewMs: options.controllerSettings.leaseRenewMs } : {}) }),
-  );
+  const kubelets = hollowNodes(options.nodes ?? 0, options.controllerSettings);
   let controllers: ControllerManager | undefined;
+  let elected: ElectedControllers | undefined;
   let client: ApiClient | undefined;
   if (options.controllers ?? kubelets.length > 0) {
-    client = new ApiClient(url);
-    controllers = new ControllerManager({
-      projection,
-      store,
-      client,
-      clock: options.controllerClock ?? wallClock,
-      reconcilers: [
-        replicationController,
-        scheduler,
-        nodeLifecycle(options.controllerSettings),
-        endpointsController,
-        serviceController(options.controllerSettings),
-        namespaceController,
-        serviceAccountController,
-        resourceQuotaController,
-        garbageCollector,
-        podGarbageCollector(options.controllerSettings),
-        ...kubelets,
-      ],
-      log,
-    });
+    const api = (client = new ApiClient(url));
+    const clock = options.controllerClock ?? wallClock;
+    const manager = (reconcilers: Reconciler[]) => new ControllerManager({ projection, eventAt: eventAtFrom(store), client: api, clock, reconcilers, log });
+    if (options.leaderElection) {
+      // Several servers on one store: the kubelets always run, the controllers only in the leader.
+      controllers = manager(kubelets);
+      elected = new ElectedControllers(projection, api, clock, options.leaderElection, () => manager(standardReconcilers(options.controllerSettings)), log);
+      elected.start();
+    } else {
+      controllers = manager([...standardReconcilers(options.controllerSettings), ...kubelets]);
+    }
     controllers.start();
   }
 
@@ -145,6 +123,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     controllers,
     kubelets,
     async close() {
+      await elected?.stop();
       await controllers?.stop();
       client?.close();
       // Watches end cleanly first (a client re-watches from its last resourceVersion); then the

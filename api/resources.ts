@@ -73,7 +73,7 @@ function actorOf(req: Request): Actor {
   const authenticated = (req as Request & { actor?: Actor }).actor ?? UNSECURED;
   const as = req.get('impersonate-user');
   if (!as || !authenticated.groups?.includes('system:masters')) return authenticated;
-  const kind = as.startsWith('system:node:') ? 'node' : as.startsWith('system:controller:') || as === 'system:kube-scheduler' ? 'controller' : 'user';
+  const kind = as.startsWith('system:node:') ? 'node' : as.startsWith('system:controller:') || as === 'system:kube-scheduler' || as === 'system:kube-controller-manager' ? 'controller' : 'user';
   const groups = req.headers['impersonate-group'];
   const groupList = (Array.isArray(groups) ? groups : groups ? [groups] : []).concat(kind === 'node' ? ['system:nodes'] : []);
   return { kind, name: as, ...(groupList.length ? { groups: groupList } : {}), authMethod: authenticated.authMethod ?? 'insecure-port', impersonator: authenticated.name };
@@ -634,6 +634,9 @@ export class ResourceHandler {
       (!query.labels || matchesLabels(query.labels, o.metadata.labels)) &&
       (!query.fields || matchesFields(kind, query.fields, o));
     const asTable = wantsTable(req);
+    // Kronicle's own clients (remote controllers) ask for the event behind each change, to name it as their cause.
+    const withCause = req.query.kronicleCause === 'true';
+    let cause: { eventId: string; correlationId: string; position: string } | undefined;
     let columnsSent = false;
     const write = (type: string, object: unknown) => {
       // As a Table, each event is a one-row table; the column definitions come with the first.
@@ -647,7 +650,7 @@ export class ResourceHandler {
       // socket: one write each, instead of the four buffers http's chunked writer would make.
       const socket = res.socket;
       if (socket && !socket.destroyed && (res as unknown as { chunkedEncoding?: boolean }).chunkedEncoding) {
-        socket.write(watchChunk(type, object));
+        socket.write(withCause && cause ? framed(`${JSON.stringify({ type, object, kronicle: cause })}\n`) : watchChunk(type, object));
         // A watcher that stopped reading is let go, as Kubernetes does: it re-watches from its
         // last resourceVersion, which the log still serves.
         if (socket.writableLength > SLOW_WATCHER_BYTES) stop();
@@ -670,7 +673,10 @@ export class ResourceHandler {
     // Only changes after the requested version: a version ahead of the projection skips the
     // changes up to it, as a watch "from X" must.
     const onChange = (c: Change) => {
-      if (c.kind === kind && (from === undefined || c.position > from) && matches(c.object as KubeObject)) write(c.type, c.object);
+      if (c.kind !== kind || (from !== undefined && c.position <= from) || !matches(c.object as KubeObject)) return;
+      cause = withCause ? { eventId: c.event.id, correlationId: c.event.metadata.correlationId ?? c.event.id, position: c.position.toString() } : undefined;
+      write(c.type, c.object);
+      cause = undefined;
     };
     if (from !== undefined && from > this.ctx.projection.position) {
       // Ahead of the projection: either it is about to get there (a write just acknowledged
@@ -804,11 +810,13 @@ const SLOW_WATCHER_BYTES = 64 * 1024 * 1024;
  * watchers is one JSON.stringify and a thousand socket writes of one buffer.
  */
 const watchChunks = new WeakMap<object, Map<string, Buffer>>();
+function framed(text: string): Buffer {
+  const line = Buffer.from(text);
+  return Buffer.concat([Buffer.from(`${line.length.toString(16)}\r\n`), line, Buffer.from('\r\n')]);
+}
+
 function watchChunk(type: string, object: unknown): Buffer {
-  const frame = () => {
-    const line = Buffer.from(`${JSON.stringify({ type, object })}\n`);
-    return Buffer.concat([Buffer.from(`${line.length.toString(16)}\r\n`), line, Buffer.from('\r\n')]);
-  };
+  const frame = () => framed(`${JSON.stringify({ type, object })}\n`);
   if (typeof object !== 'object' || object === null) return frame();
   let byType = watchChunks.get(object);
   if (!byType) watchChunks.set(object, (byType = new Map()));

@@ -23,6 +23,17 @@ export function createApiApp(ctx: ApiContext): express.Express {
   for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, (_req, res) => void res.type('text/plain').send('ok'));
   app.get('/openapi/v3', serveOpenApiRoot);
   app.get(/^\/openapi\/v3\/.+/, serveOpenApiDocument);
+  app.get('/kronicle/v1/log/:position', (req, res, next) => {
+    const raw = req.params.position;
+    if (!/^\d{1,19}$/.test(raw)) return sendStatus(res, 'BadRequest', `invalid log position "${raw}"`);
+    ctx.store
+      .readAll({ from: BigInt(raw), to: BigInt(raw), maxCount: 1 })
+      .then(([e]) => {
+        if (!e) return sendStatus(res, 'NotFound', `no event at position ${raw}`);
+        res.json({ id: e.id, type: e.type, stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), recordedAt: e.recordedAt.toISOString(), metadata: e.metadata, data: e.data });
+      })
+      .catch(next);
+  });
   app.get('/api', serveApi);
   app.get('/apis', serveApis);
   app.get('/api/v1', (_req, res) => void res.json(apiResourceList('', 'v1')));

@@ -7,7 +7,7 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 import { deepEqual } from '../core/json';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { isDeleting, isPodReady, isTerminal, matchesSelector } from './pods';
@@ -70,7 +70,7 @@ export function desiredEndpoints(service: KubeObject, pods: readonly KubeObject[
 
 export const endpointsController: Reconciler = {
   name: 'endpoints-controller',
-  keysFor(change: Change, view: ClusterProjection): string[] {
+  keysFor(change: Change, view: ClusterView): string[] {
     const o = change.object as KubeObject;
     if (change.kind === 'Service' || change.kind === 'Endpoints') return [keyOf('Service', o.metadata.namespace, o.metadata.name as string)];
     if (change.kind !== 'Pod') return [];

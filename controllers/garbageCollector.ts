@@ -6,7 +6,7 @@
  */
 import { KINDS } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { isTerminal, nodeNameOf } from './pods';
@@ -17,7 +17,7 @@ interface Ref {
   name: string;
 }
 
-function ownerExists(view: ClusterProjection, namespace: string | undefined, ref: Ref): boolean {
+function ownerExists(view: ClusterView, namespace: string | undefined, ref: Ref): boolean {
   const k = KINDS.find((x) => x.kind === ref.kind);
   if (!k) return true; // a kind this server does not hold: not ours to judge
   const owner = view.store(k.kind).get(k.namespaced ? namespace : undefined, ref.name)?.object as KubeObject | undefined;
@@ -26,7 +26,7 @@ function ownerExists(view: ClusterProjection, namespace: string | undefined, ref
 
 export const garbageCollector: Reconciler = {
   name: 'garbage-collector',
-  keysFor(change: Change, view: ClusterProjection): string[] {
+  keysFor(change: Change, view: ClusterView): string[] {
     const o = change.object as KubeObject;
     const kind = change.kind;
     if (change.type === 'DELETED') {

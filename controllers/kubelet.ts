@@ -15,7 +15,7 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 import { rfc3339 } from '../core/json';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { conditionOf, isDeleting, isTerminal, nodeNameOf } from './pods';
@@ -65,7 +65,7 @@ export class HollowKubelet implements Reconciler {
     return [];
   }
 
-  initialKeys(view: ClusterProjection): string[] {
+  initialKeys(view: ClusterView): string[] {
     const pods = view
       .store('Pod')
       .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: this.options.name }] })

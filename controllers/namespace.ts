@@ -5,13 +5,13 @@
  */
 import { KINDS } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 
 const namespaced = KINDS.filter((k) => k.namespaced);
 
-const contents = (view: ClusterProjection, namespace: string): Array<{ kind: string; object: KubeObject }> =>
+const contents = (view: ClusterView, namespace: string): Array<{ kind: string; object: KubeObject }> =>
   namespaced.flatMap((k) => view.store(k.kind).list({ namespace }).map((s) => ({ kind: k.kind, object: s.object as KubeObject })));
 
 export const namespaceController: Reconciler = {

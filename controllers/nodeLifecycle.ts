@@ -7,7 +7,7 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 import { rfc3339 } from '../core/json';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { conditionOf, isDeleting, isTerminal, nodeNameOf } from './pods';
@@ -51,7 +51,7 @@ export function nodeLifecycle(options: NodeLifecycleOptions = {}): Reconciler {
   };
 }
 
-const podsOn = (view: ClusterProjection, node: string): KubeObject[] =>
+const podsOn = (view: ClusterView, node: string): KubeObject[] =>
   view
     .store('Pod')
     .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] })

@@ -9,7 +9,7 @@
  * API answers a write only once the projection it reads from holds it.
  */
 import type { KubeObject } from '../core/objects/codecs';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { controllerOf, isDeleting, isPodReady, isTerminal, matchesSelector, nodeNameOf, phaseOf, type OwnerReference } from './pods';
@@ -114,7 +114,7 @@ export function reconcileReplicationController(rc: KubeObject | undefined, pods:
 
 export const replicationController: Reconciler = {
   name: NAME,
-  keysFor(change: Change, view: ClusterProjection): string[] {
+  keysFor(change: Change, view: ClusterView): string[] {
     const o = change.object as KubeObject;
     if (change.kind === 'ReplicationController') return [keyOf('ReplicationController', o.metadata.namespace, o.metadata.name as string)];
     if (change.kind !== 'Pod') return [];
@@ -129,7 +129,7 @@ export const replicationController: Reconciler = {
       .filter((rc) => matchesSelector(selectorOf(rc), o.metadata.labels ?? undefined))
       .map((rc) => keyOf('ReplicationController', rc.metadata.namespace, rc.metadata.name as string));
   },
-  initialKeys(view: ClusterProjection): string[] {
+  initialKeys(view: ClusterView): string[] {
     return view
       .store('ReplicationController')
       .list()

@@ -7,16 +7,16 @@ import { KINDS } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
 import { deepEqual } from '../core/json';
 import { computeQuotaStatus } from '../core/admission/quota';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 
-const quotaKeys = (view: ClusterProjection, namespace?: string) =>
+const quotaKeys = (view: ClusterView, namespace?: string) =>
   view.store('ResourceQuota').list(namespace ? { namespace } : {}).map((s) => keyOf('ResourceQuota', s.object.metadata.namespace, s.object.metadata.name as string));
 
 export const resourceQuotaController: Reconciler = {
   name: 'resourcequota-controller',
-  keysFor(change: Change, view: ClusterProjection): string[] {
+  keysFor(change: Change, view: ClusterView): string[] {
     const o = change.object as KubeObject;
     if (change.kind === 'ResourceQuota') return change.type === 'DELETED' ? [] : [keyOf('ResourceQuota', o.metadata.namespace, o.metadata.name as string)];
     return o.metadata.namespace ? quotaKeys(view, o.metadata.namespace) : [];

@@ -9,7 +9,7 @@
  * it, observedPosition = the position the reconciler saw, decidedAt = the controller clock.
  */
 import type { Subscription } from 'rxjs';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import type { EventStore } from '../core/store/port';
 import type { Clock } from './clock';
 import { WorkQueue } from './queue';
@@ -18,7 +18,7 @@ import type { KubeObject } from '../core/objects/codecs';
 import { ApiError, type ApiClient, type Cause } from './client';
 
 export interface ReconcileContext {
-  readonly view: ClusterProjection;
+  readonly view: ClusterView;
   readonly now: Date;
 }
 
@@ -27,9 +27,9 @@ export interface Reconciler {
   readonly name: string;
   readonly actor?: string;
   /** Keys (`Kind|ns/name`) to reconcile after a change. */
-  keysFor(change: Change, view: ClusterProjection): readonly string[];
+  keysFor(change: Change, view: ClusterView): readonly string[];
   /** Keys to reconcile at start. */
-  initialKeys(view: ClusterProjection): readonly string[];
+  initialKeys(view: ClusterView): readonly string[];
   reconcile(key: string, ctx: ReconcileContext): Decision;
 }
 
@@ -39,8 +39,9 @@ interface Trigger {
 }
 
 export interface ManagerOptions {
-  readonly projection: ClusterProjection;
-  readonly store: EventStore;
+  readonly projection: ClusterView;
+  /** Where the event at a log position is read (the cause of a decision taken at start). */
+  readonly eventAt: (position: bigint) => Promise<{ readonly id: string; readonly correlationId?: string } | undefined>;
   readonly client: ApiClient;
   readonly clock: Clock;
   readonly reconcilers: readonly Reconciler[];
@@ -70,7 +71,7 @@ export class ControllerManager {
     this.running = true;
     const { projection, reconcilers } = this.options;
     this.sub = projection.changes.subscribe((change) => {
-      const trigger = { eventId: change.event.id, correlationId: change.event.metadata.correlationId ?? change.event.id };
+      const trigger = change.event.id ? { eventId: change.event.id, correlationId: change.event.metadata.correlationId ?? change.event.id } : undefined;
       for (const r of reconcilers) for (const key of r.keysFor(change, projection)) this.enqueue(`${r.name}#${key}`, trigger);
     });
     for (const r of reconcilers) for (const key of r.initialKeys(projection)) this.enqueue(`${r.name}#${key}`);
@@ -148,6 +149,9 @@ export class ControllerManager {
           continue;
         }
         if (action.event) await this.recordEvent(action.event, answered, reconciler, actor, cause);
+        // The next decision must see this one's outcome (immediate in the server's own process).
+        const rv = (answered as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+        if (rv && /^\d+$/.test(rv)) await projection.waitFor(BigInt(rv), action.verb === 'bind' ? 'Pod' : action.verb === 'renewLease' ? 'Lease' : action.kind);
       }
     }
     this.triggers.delete(item);
@@ -188,10 +192,8 @@ export class ControllerManager {
     const entry = this.options.projection.store(kind).get(namespace, name);
     const position = entry?.position ?? this.options.projection.position;
     if (position <= 0n) return undefined;
-    const [event] = await this.options.store.readAll({ from: position, maxCount: 1 });
-    if (!event) return undefined;
-    const correlationId = (event.metadata as { correlationId?: string } | undefined)?.correlationId ?? event.id;
-    return { eventId: event.id, correlationId };
+    const event = await this.options.eventAt(position);
+    return event ? { eventId: event.id, correlationId: event.correlationId ?? event.id } : undefined;
   }
 }
 
@@ -201,3 +203,12 @@ function ignorable(action: Action, err: unknown): boolean {
   if (action.verb === 'delete' && err.code === 404) return true;
   return false;
 }
+
+/** Reads the cause of a start-up decision straight from the log (controllers in the server's process). */
+export const eventAtFrom =
+  (store: EventStore) =>
+  async (position: bigint): Promise<{ id: string; correlationId?: string } | undefined> => {
+    const [event] = await store.readAll({ from: position, maxCount: 1 });
+    if (!event) return undefined;
+    return { id: event.id, correlationId: (event.metadata as { correlationId?: string } | undefined)?.correlationId };
+  };

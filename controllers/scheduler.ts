@@ -9,7 +9,7 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 import { compareQuantities, addQuantities, type Quantity } from '../core/quantity';
-import type { ClusterProjection, Change } from '../projections';
+import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { allocatableOf, conditionOf, controllerOf, isDeleting, isNodeReady, isTerminal, nodeNameOf, podRequests, sumRequests } from './pods';
@@ -145,7 +145,7 @@ export function schedule(pod: KubeObject, nodes: readonly KubeObject[], podsByNo
   return { actions: [{ verb: 'updateStatus', kind: 'Pod', namespace: ns, name, body: { ...pod, status: { ...((pod.status ?? {}) as object), conditions } }, event }] };
 }
 
-function podsByNode(view: ClusterProjection): Map<string, KubeObject[]> {
+function podsByNode(view: ClusterView): Map<string, KubeObject[]> {
   const out = new Map<string, KubeObject[]>();
   for (const s of view.store('Pod').list()) {
     const pod = s.object as KubeObject;
@@ -158,7 +158,7 @@ function podsByNode(view: ClusterProjection): Map<string, KubeObject[]> {
   return out;
 }
 
-const pendingKeys = (view: ClusterProjection): string[] =>
+const pendingKeys = (view: ClusterView): string[] =>
   view
     .store('Pod')
     .list()
@@ -169,7 +169,7 @@ const pendingKeys = (view: ClusterProjection): string[] =>
 export const scheduler: Reconciler = {
   name: NAME,
   actor: 'system:kube-scheduler',
-  keysFor(change: Change, view: ClusterProjection): string[] {
+  keysFor(change: Change, view: ClusterView): string[] {
     const o = change.object as KubeObject;
     if (change.kind === 'Pod') {
       if (change.type !== 'DELETED' && wantsScheduling(o)) return [keyOf('Pod', o.metadata.namespace, o.metadata.name as string)];

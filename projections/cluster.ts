@@ -38,6 +38,19 @@ export interface Change {
   readonly event: Recorded<ObjectEvent>;
 }
 
+/**
+ * What controllers read: the objects by kind, the log position they reflect, and the changes as
+ * they happen. The live projection is one; a remote view fed by list and watch over the API
+ * (controllers/remoteView.ts) is another.
+ */
+export interface ClusterView {
+  store(kind: string): ObjectStore;
+  readonly position: Position;
+  readonly changes: Observable<Change>;
+  /** Resolves once the view reflects `position` (for objects of `kind`, where a view tracks kinds apart). */
+  waitFor(position: Position, kind?: string): Promise<void>;
+}
+
 export interface ProjectionOptions extends UpcastOptions {
   /** Called for an event that cannot be decoded; the fold skips it and goes on. */
   readonly onDecodeError?: (error: EventDecodeError) => void;
@@ -45,7 +58,7 @@ export interface ProjectionOptions extends UpcastOptions {
   readonly onStoreError?: (error: unknown) => void;
 }
 
-export class ClusterProjection {
+export class ClusterProjection implements ClusterView {
   private readonly stores = new Map<string, ObjectStore>(KINDS.map((k) => [k.kind, new ObjectStore(k.kind)]));
   private readonly changeSubject = new Subject<Change>();
   private waiters: Array<{ position: Position; resolve: () => void }> = [];

@@ -1,5 +1,5 @@
 export { ClusterProjection } from './cluster';
-export type { Change, ChangeType, ProjectionOptions } from './cluster';
+export type { ClusterView, Change, ChangeType, ProjectionOptions } from './cluster';
 export { ObjectStore, INDEXED_FIELDS } from './objectStore';
 export type { DeepReadonly, ListQuery, StoredObject } from './objectStore';
 export { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, selectorFromMap, fieldValue } from './selectors';
