@@ -119,7 +119,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     const view = new RemoteView(server, out);
     await view.start();
     const client = new ApiClient(server);
-    const make = (list: Reconciler[]) => new ControllerManager({ projection: view, eventAt: (p) => view.eventAt(p), client, clock: wallClock, reconcilers: list, log: out });
+    const make = (list: Reconciler[]) => new ControllerManager({ projection: view, eventAt: (p) => view.eventAt(p), client, clock: wallClock, reconcilers: list, log: out, concurrent: true });
     const manager = make(reconcilers);
     manager.start();
     const election = elected.length ? new ElectedControllers(view, client, wallClock, { identity: `${os.hostname()}_${process.pid}` }, () => make(elected), out) : undefined;

@@ -105,7 +105,10 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
   if (options.controllers ?? kubelets.length > 0) {
     const api = (client = new ApiClient(url));
     const clock = options.controllerClock ?? wallClock;
-    const manager = (reconcilers: Reconciler[]) => new ControllerManager({ projection, eventAt: eventAtFrom(store), client: api, clock, reconcilers, log });
+    // On the wall clock each reconciler has its own worker; in virtual time one worker for all,
+    // so that a run is reproducible event for event.
+    const concurrent = !options.controllerClock;
+    const manager = (reconcilers: Reconciler[]) => new ControllerManager({ projection, eventAt: eventAtFrom(store), client: api, clock, reconcilers, log, concurrent });
     if (options.leaderElection) {
       // Several servers on one store: the kubelets always run, the controllers only in the leader.
       controllers = manager(kubelets);

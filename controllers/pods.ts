@@ -27,10 +27,20 @@ export interface OwnerReference {
 export const controllerOf = (o: KubeObject): OwnerReference | undefined =>
   ((o.metadata.ownerReferences ?? []) as unknown as OwnerReference[]).find((r) => r.controller === true);
 
-/** A pod's requests as the scheduler counts them (cpu in millis, memory in bytes, via Quantity). */
+const requestsCache = new WeakMap<object, { cpu: Quantity; memory: Quantity }>();
+const allocatableCache = new WeakMap<object, Map<string, Quantity>>();
+
+/**
+ * A pod's requests as the scheduler counts them. Objects from the projection never change (a
+ * change is a new object), so the parsed quantities are remembered per object.
+ */
 export function podRequests(pod: KubeObject): { cpu: Quantity; memory: Quantity } {
-  const r = podTotals(pod, 'requests');
-  return { cpu: r.cpu ?? ZERO, memory: r.memory ?? ZERO };
+  let r = requestsCache.get(pod);
+  if (!r) {
+    const t = podTotals(pod, 'requests');
+    requestsCache.set(pod, (r = { cpu: t.cpu ?? ZERO, memory: t.memory ?? ZERO }));
+  }
+  return r;
 }
 
 export function sumRequests(pods: readonly KubeObject[]): { cpu: Quantity; memory: Quantity } {
@@ -45,8 +55,14 @@ export function sumRequests(pods: readonly KubeObject[]): { cpu: Quantity; memor
 }
 
 export const allocatableOf = (node: KubeObject, resource: string): Quantity => {
-  const v = (node.status as { allocatable?: Record<string, string> } | undefined)?.allocatable?.[resource];
-  return v === undefined ? ZERO : mustParseQuantity(v);
+  let byResource = allocatableCache.get(node);
+  if (!byResource) allocatableCache.set(node, (byResource = new Map()));
+  let q = byResource.get(resource);
+  if (q === undefined) {
+    const v = (node.status as { allocatable?: Record<string, string> } | undefined)?.allocatable?.[resource];
+    byResource.set(resource, (q = v === undefined ? ZERO : mustParseQuantity(v)));
+  }
+  return q;
 };
 
 export const matchesSelector = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean =>

@@ -46,24 +46,44 @@ export interface ManagerOptions {
   readonly clock: Clock;
   readonly reconcilers: readonly Reconciler[];
   readonly log?: (line: string) => void;
+  /**
+   * One worker per reconciler (each still processes its own keys one at a time, in order), so a
+   * thousand kubelets or a slow controller do not queue behind each other. Off by default: one
+   * worker for all, which makes a run in virtual time reproducible event for event.
+   */
+  readonly concurrent?: boolean;
+}
+
+/** A work queue and the worker that drains it. */
+interface Lane {
+  readonly queue: WorkQueue;
+  busy: boolean;
+  loop?: Promise<void>;
 }
 
 export class ControllerManager {
-  private readonly queue: WorkQueue;
+  private readonly lanes = new Map<string, Lane>();
   private readonly triggers = new Map<string, Trigger>();
   private readonly byName = new Map<string, Reconciler>();
   private sub: Subscription | undefined;
   private running = false;
-  private busy = false;
   private idleWaiters: Array<() => void> = [];
-  private loop: Promise<void> | undefined;
   /** Actions performed, and actions that failed (retried with backoff). */
   readonly stats = { reconciles: 0, actions: 0, failures: 0 };
   private eventSeq = 0;
 
   constructor(private readonly options: ManagerOptions) {
-    this.queue = new WorkQueue(options.clock);
     for (const r of options.reconcilers) this.byName.set(r.name, r);
+  }
+
+  private lane(item: string): Lane {
+    const name = this.options.concurrent ? item.slice(0, item.indexOf('#')) : '';
+    let lane = this.lanes.get(name);
+    if (!lane) {
+      this.lanes.set(name, (lane = { queue: new WorkQueue(this.options.clock), busy: false }));
+      if (this.running) lane.loop = this.work(lane);
+    }
+    return lane;
   }
 
   start(): void {
@@ -75,54 +95,64 @@ export class ControllerManager {
       for (const r of reconcilers) for (const key of r.keysFor(change, projection)) this.enqueue(`${r.name}#${key}`, trigger);
     });
     for (const r of reconcilers) for (const key of r.initialKeys(projection)) this.enqueue(`${r.name}#${key}`);
-    this.loop = this.work();
+    for (const lane of this.lanes.values()) lane.loop ??= this.work(lane);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.sub?.unsubscribe();
-    this.queue.shutdown();
-    await this.loop;
+    for (const lane of this.lanes.values()) lane.queue.shutdown();
+    await Promise.all([...this.lanes.values()].map((l) => l.loop));
   }
 
   /** Queues a key of one reconciler (tests, fault injection, timers of a reconciler's own). */
   enqueue(item: string, trigger?: Trigger): void {
     if (trigger) this.triggers.set(item, trigger);
-    this.queue.add(item);
+    this.lane(item).queue.add(item);
+  }
+
+  private get isIdle(): boolean {
+    for (const l of this.lanes.values()) if (l.busy || l.queue.length > 0) return false;
+    return true;
   }
 
   /** Resolves once nothing is queued or being processed (timers may still be pending). */
   idle(): Promise<void> {
-    if (!this.busy && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async work(): Promise<void> {
+  private wakeIdleWaiters(): void {
+    if (!this.isIdle && this.running) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((w) => w());
+  }
+
+  private async work(lane: Lane): Promise<void> {
+    const queue = lane.queue;
     while (this.running) {
-      const item = this.queue.take();
+      const item = queue.take();
       if (item === undefined) {
-        this.busy = false;
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        waiters.forEach((w) => w());
-        await this.queue.whenReady();
+        lane.busy = false;
+        this.wakeIdleWaiters();
+        await queue.whenReady();
         continue;
       }
-      this.busy = true;
+      lane.busy = true;
       try {
         await this.process(item);
-        this.queue.forget(item);
+        queue.forget(item);
       } catch (err) {
         this.stats.failures++;
         this.options.log?.(`controller ${item}: ${(err as Error).message || String(err)}`);
-        this.queue.addRateLimited(item);
+        queue.addRateLimited(item);
       } finally {
-        this.queue.done(item);
+        queue.done(item);
       }
     }
-    this.busy = false;
-    this.idleWaiters.forEach((w) => w());
-    this.idleWaiters = [];
+    lane.busy = false;
+    this.wakeIdleWaiters();
   }
 
   private async process(item: string): Promise<void> {
@@ -155,7 +185,7 @@ export class ControllerManager {
       }
     }
     this.triggers.delete(item);
-    if (decision.requeueAfter !== undefined) this.queue.addAfter(item, decision.requeueAfter);
+    if (decision.requeueAfter !== undefined) this.lane(item).queue.addAfter(item, decision.requeueAfter);
   }
 
   /** A core/v1 Event about what an action did; a failure to record one does not fail the action. */

@@ -115,21 +115,44 @@ function score(pod: KubeObject, node: KubeObject, podsOnNode: readonly KubeObjec
   return leastAllocated + balanced + 2 * spread;
 }
 
-export function schedule(pod: KubeObject, nodes: readonly KubeObject[], podsByNode: ReadonlyMap<string, KubeObject[]>, now: Date): Decision {
+/**
+ * How many feasible nodes to find before scoring (kube-scheduler's percentageOfNodesToScore):
+ * all of them in small clusters, an adaptive share (at least 100) in large ones.
+ */
+export function feasibleToFind(nodes: number): number {
+  if (nodes < 100) return nodes;
+  const pct = Math.max(5, 50 - Math.floor(nodes / 125));
+  return Math.max(100, Math.floor((nodes * pct) / 100));
+}
+
+const hashOf = (s: string): number => {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+};
+
+export function schedule(pod: KubeObject, nodes: readonly KubeObject[], podsOn: (node: string) => readonly KubeObject[], now: Date): Decision {
   if (!wantsScheduling(pod)) return nothing;
   const ns = pod.metadata.namespace as string;
   const name = pod.metadata.name as string;
   const reasons = new Map<string, number>();
   let best: { node: string; score: number } | undefined;
-  for (const node of [...nodes].sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)))) {
-    const on = podsByNode.get(node.metadata.name as string) ?? [];
+  // Nodes in name order from a start that depends on the pod, until enough feasible ones are
+  // found: deterministic, and it spreads the search as kube-scheduler's rotating start does.
+  const want = feasibleToFind(nodes.length);
+  const start = nodes.length ? hashOf(String(pod.metadata.uid ?? name)) % nodes.length : 0;
+  let feasible = 0;
+  for (let i = 0; i < nodes.length && feasible < want; i++) {
+    const node = nodes[(start + i) % nodes.length];
+    const on = podsOn(node.metadata.name as string);
     const why = filterNode(pod, node, on);
     if (why.length > 0) {
       for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
       continue;
     }
+    feasible++;
     const s = score(pod, node, on);
-    if (!best || s > best.score) best = { node: node.metadata.name as string, score: s };
+    if (!best || s > best.score || (s === best.score && String(node.metadata.name) < best.node)) best = { node: node.metadata.name as string, score: s };
   }
   if (best) {
     const event = { involved: involvedRef(pod), reason: 'Scheduled', message: `Successfully assigned ${ns}/${name} to ${best.node}` };
@@ -145,18 +168,11 @@ export function schedule(pod: KubeObject, nodes: readonly KubeObject[], podsByNo
   return { actions: [{ verb: 'updateStatus', kind: 'Pod', namespace: ns, name, body: { ...pod, status: { ...((pod.status ?? {}) as object), conditions } }, event }] };
 }
 
-function podsByNode(view: ClusterView): Map<string, KubeObject[]> {
-  const out = new Map<string, KubeObject[]>();
-  for (const s of view.store('Pod').list()) {
-    const pod = s.object as KubeObject;
-    const node = nodeNameOf(pod);
-    if (!node) continue;
-    let list = out.get(node);
-    if (!list) out.set(node, (list = []));
-    list.push(pod);
-  }
-  return out;
-}
+const podsOnNode = (view: ClusterView) => (node: string): KubeObject[] =>
+  view
+    .store('Pod')
+    .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] })
+    .map((s) => s.object as KubeObject);
 
 const pendingKeys = (view: ClusterView): string[] =>
   view
@@ -186,6 +202,6 @@ export const scheduler: Reconciler = {
     const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
     if (!pod) return nothing;
     const nodes = view.store('Node').list().map((s) => s.object as KubeObject);
-    return schedule(pod, nodes, podsByNode(view), now);
+    return schedule(pod, nodes, podsOnNode(view), now);
   },
 };
