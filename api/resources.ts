@@ -407,7 +407,7 @@ export class ResourceHandler {
   }
 
   private async delete(req: Request, res: Response, target: Target): Promise<void> {
-    let options: { gracePeriodSeconds?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } } = {};
+    let options: { gracePeriodSeconds?: unknown; propagationPolicy?: unknown; orphanDependents?: unknown; preconditions?: { uid?: unknown; resourceVersion?: unknown } } = {};
     const raw = req.body as Buffer | undefined;
     if (raw && raw.length > 0) {
       const parsed = parseBody(req, res);
@@ -421,6 +421,10 @@ export class ResourceHandler {
       uid: typeof options.preconditions?.uid === 'string' ? options.preconditions.uid : undefined,
       resourceVersion: typeof options.preconditions?.resourceVersion === 'string' ? options.preconditions.resourceVersion : undefined,
     };
+    const policy = typeof req.query.propagationPolicy === 'string' ? req.query.propagationPolicy : options.propagationPolicy ?? (options.orphanDependents === true || req.query.orphanDependents === 'true' ? 'Orphan' : undefined);
+    if (policy !== undefined && policy !== 'Background' && policy !== 'Foreground' && policy !== 'Orphan') {
+      return sendStatus(res, 'BadRequest', `propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`);
+    }
     const refused = admitDelete(target.kind, target.name as string);
     if (refused) return send(res, rejectionStatus(refused, target.kind.kind));
     const before = this.current(target);
@@ -428,7 +432,7 @@ export class ResourceHandler {
     // (no Node object) nothing would ever finish it, so it is deleted at once.
     const nodeName = target.kind.kind === 'Pod' ? (before?.spec as { nodeName?: string } | undefined)?.nodeName : undefined;
     const noKubelet = nodeName !== undefined && !this.ctx.projection.store('Node').get(undefined, nodeName);
-    await this.run(res, target, target.name as string, { type: 'Delete', gracePeriodSeconds: noKubelet ? 0 : grace, preconditions }, 200, before);
+    await this.run(res, target, target.name as string, { type: 'Delete', gracePeriodSeconds: noKubelet ? 0 : grace, preconditions, ...(policy ? { propagationPolicy: policy } : {}) }, 200, before);
   }
 
   /** DELETE on a collection: every object the selectors match, one command each. */

@@ -1,7 +1,7 @@
 /**
  * Garbage collection: dependents whose owners are all gone (no object with the referenced uid)
- * are deleted (Kubernetes' Background propagation; Foreground and Orphan need owner finalizers,
- * not done yet); and pod GC (pkg/controller/podgc): pods bound to a node that no longer exists
+ * are deleted (Kubernetes' Background propagation; Orphan and Foreground are `ownerFinalizer`,
+ * below); and pod GC (pkg/controller/podgc): pods bound to a node that no longer exists
  * are deleted at once, and terminated pods beyond a threshold are deleted oldest first.
  */
 import { KINDS } from '../core/kinds';
@@ -81,3 +81,61 @@ export function podGarbageCollector(options: { terminatedPodThreshold?: number }
     },
   };
 }
+
+const dependentsOf = (view: ClusterView, owner: KubeObject): Array<{ kind: string; object: KubeObject }> =>
+  KINDS.filter((k) => k.namespaced || !owner.metadata.namespace)
+    .flatMap((k) => view.store(k.kind).list(owner.metadata.namespace ? { namespace: owner.metadata.namespace } : {}).map((s) => ({ kind: k.kind, object: s.object as KubeObject })))
+    .filter(({ object }) => (object.metadata.ownerReferences ?? []).some((r) => (r as { uid?: string }).uid === owner.metadata.uid));
+
+/**
+ * propagationPolicy Orphan and Foreground: an owner being deleted with the `orphan` finalizer has
+ * its dependents released (their owner reference removed), one with `foregroundDeletion` has them
+ * deleted; then the finalizer goes and the owner with it.
+ */
+export const ownerFinalizer: Reconciler = {
+  name: 'garbage-collector-finalizer',
+  keysFor(change: Change): string[] {
+    const o = change.object as KubeObject;
+    const keys: string[] = [];
+    const finalizers = o.metadata.finalizers ?? [];
+    if (o.metadata.deletionTimestamp && (finalizers.includes('orphan') || finalizers.includes('foregroundDeletion'))) keys.push(keyOf(change.kind, o.metadata.namespace, o.metadata.name as string));
+    // A dependent changed or went: its owners may be done waiting.
+    for (const r of (o.metadata.ownerReferences ?? []) as unknown as Ref[]) keys.push(keyOf(r.kind, o.metadata.namespace, r.name));
+    return keys;
+  },
+  initialKeys: (view) =>
+    KINDS.flatMap((k) =>
+      view
+        .store(k.kind)
+        .list()
+        .filter((s) => s.object.metadata.deletionTimestamp && (s.object.metadata.finalizers ?? []).some((f) => f === 'orphan' || f === 'foregroundDeletion'))
+        .map((s) => keyOf(k.kind, s.object.metadata.namespace, s.object.metadata.name as string)),
+    ),
+  reconcile(key: string, { view }: ReconcileContext): Decision {
+    const { kind, namespace, name } = parseKey(key);
+    if (!KINDS.some((k) => k.kind === kind)) return nothing;
+    const owner = view.store(kind).get(namespace, name)?.object as KubeObject | undefined;
+    if (!owner || !owner.metadata.deletionTimestamp) return nothing;
+    const finalizers = owner.metadata.finalizers ?? [];
+    const orphan = finalizers.includes('orphan');
+    const foreground = finalizers.includes('foregroundDeletion');
+    if (!orphan && !foreground) return nothing;
+    const dependents = dependentsOf(view, owner);
+    const actions: Action[] = [];
+    if (orphan) {
+      for (const d of dependents) {
+        const refs = (d.object.metadata.ownerReferences ?? []).filter((r) => (r as { uid?: string }).uid !== owner.metadata.uid);
+        actions.push({ verb: 'patch', kind: d.kind, namespace: d.object.metadata.namespace, name: d.object.metadata.name as string, patch: { metadata: { ownerReferences: refs.length ? refs : null, uid: d.object.metadata.uid } } });
+      }
+    } else {
+      for (const d of dependents) if (!d.object.metadata.deletionTimestamp) actions.push({ verb: 'delete', kind: d.kind, namespace: d.object.metadata.namespace, name: d.object.metadata.name as string, uid: d.object.metadata.uid });
+    }
+    if (dependents.length === 0) {
+      const rest = finalizers.filter((f) => f !== 'orphan' && f !== 'foregroundDeletion');
+      actions.push({ verb: 'update', kind, namespace, name, body: { ...owner, metadata: { ...owner.metadata, finalizers: rest } } });
+      return { actions };
+    }
+    // Released dependents no longer point here: look again once these actions are done.
+    return { actions, requeueAfter: 1 };
+  },
+};

@@ -1,6 +1,6 @@
 /** The controller manager's reconcilers, as `kronicle serve` and `kronicle controllers` run them. */
 import { endpointsController } from './endpoints';
-import { garbageCollector, podGarbageCollector } from './garbageCollector';
+import { garbageCollector, ownerFinalizer, podGarbageCollector } from './garbageCollector';
 import { HollowKubelet } from './kubelet';
 import { namespaceController } from './namespace';
 import { nodeLifecycle, type NodeLifecycleOptions } from './nodeLifecycle';
@@ -24,6 +24,7 @@ export function standardReconcilers(settings: ControllerSettings = {}): Reconcil
     serviceAccountController,
     resourceQuotaController,
     garbageCollector,
+    ownerFinalizer,
     podGarbageCollector(settings),
   ];
 }

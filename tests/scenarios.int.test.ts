@@ -130,6 +130,24 @@ describe('the seed’s scenarios', () => {
     await waitUntil(async () => (await podsOf('default', 'app=owned')).length === 0, 15_000);
   });
 
+  it('honours propagationPolicy Orphan (pods released, kept) and Foreground (pods first, then the owner)', async () => {
+    await call('POST', '/api/v1/namespaces/default/replicationcontrollers', rc('orphaner', 2, { app: 'orphaned' }));
+    await waitUntil(async () => running(await podsOf('default', 'app=orphaned')).length === 2);
+    expect((await call('DELETE', '/api/v1/namespaces/default/replicationcontrollers/orphaner', { propagationPolicy: 'Orphan' })).status).toBe(200);
+    await waitUntil(async () => (await call('GET', '/api/v1/namespaces/default/replicationcontrollers/orphaner')).status === 404, 15_000);
+    const kept = await podsOf('default', 'app=orphaned');
+    expect(kept).toHaveLength(2);
+    for (const p of kept) expect(p.metadata.ownerReferences).toBeUndefined();
+
+    await call('POST', '/api/v1/namespaces/default/replicationcontrollers', rc('fg', 2, { app: 'fg' }));
+    await waitUntil(async () => running(await podsOf('default', 'app=fg')).length === 2);
+    const deleting = await call('DELETE', '/api/v1/namespaces/default/replicationcontrollers/fg', { propagationPolicy: 'Foreground' });
+    expect(deleting.body.metadata.finalizers).toEqual(['foregroundDeletion']);
+    await waitUntil(async () => (await call('GET', '/api/v1/namespaces/default/replicationcontrollers/fg')).status === 404, 15_000);
+    expect(await podsOf('default', 'app=fg')).toEqual([]);
+    expect((await call('DELETE', '/api/v1/namespaces/default/pods/x', { propagationPolicy: 'Sideways' })).status).toBe(400);
+  });
+
   it('records Events for what the controllers did', async () => {
     const events = await list('/api/v1/namespaces/default/events');
     const reasons = new Set(events.map((e) => e.reason));

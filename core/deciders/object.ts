@@ -69,7 +69,12 @@ export function evolveObject(object: KubeObject | undefined, rec: Pick<Recorded<
     case 'PodStatusReported':
       return withMeta(withFields(object, { status: e.status }), rv);
     case 'DeletionStarted':
-      return withMeta(object, { ...rv, deletionTimestamp: e.deletionTimestamp, deletionGracePeriodSeconds: e.gracePeriodSeconds });
+      return withMeta(object, {
+        ...rv,
+        deletionTimestamp: e.deletionTimestamp,
+        deletionGracePeriodSeconds: e.gracePeriodSeconds,
+        ...(e.finalizers ? { finalizers: [...e.finalizers] } : {}),
+      });
     case 'PodBound': {
       const status = (object.status ?? {}) as { conditions?: PodCondition[] };
       const conditions = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
@@ -115,7 +120,13 @@ export type ObjectCommand =
   /** A full replacement. A resourceVersion in the object is a precondition. */
   | { readonly type: 'Update'; readonly object: KubeObject }
   | { readonly type: 'UpdateStatus'; readonly status: JsonValue; readonly preconditions?: Preconditions }
-  | { readonly type: 'Delete'; readonly gracePeriodSeconds?: number; readonly preconditions?: Preconditions }
+  | {
+      readonly type: 'Delete';
+      readonly gracePeriodSeconds?: number;
+      readonly preconditions?: Preconditions;
+      /** Background (default): dependents are collected after; Foreground: before; Orphan: they are released. */
+      readonly propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+    }
   /** The end of a graceful deletion (the kubelet has stopped the pod, or a force delete). */
   | { readonly type: 'FinishDeletion' }
   | { readonly type: 'Bind'; readonly nodeName: string; readonly preconditions?: Preconditions }
@@ -265,6 +276,13 @@ export function decide(kind: string, command: ObjectCommand, state: ObjectState,
         return E.right([{ type: 'NamespaceTerminationStarted', kind: 'Namespace', deletionTimestamp: rfc3339(ctx.now) }]);
       }
       const grace = kind === 'Pod' ? podGracePeriod(current, command.gracePeriodSeconds) : 0;
+      // Orphan and Foreground hold the object with a finalizer until the garbage collector has
+      // released or deleted its dependents.
+      const policyFinalizer = command.propagationPolicy === 'Orphan' ? 'orphan' : command.propagationPolicy === 'Foreground' ? 'foregroundDeletion' : undefined;
+      if (policyFinalizer && !current.metadata.deletionTimestamp && !finalizersOf(current).includes(policyFinalizer)) {
+        const at = new Date(ctx.now.getTime() + grace * 1000);
+        return E.right([{ type: 'DeletionStarted', kind, deletionTimestamp: rfc3339(at), gracePeriodSeconds: grace, finalizers: [...finalizersOf(current), policyFinalizer] }]);
+      }
       if (current.metadata.deletionTimestamp) {
         // Already being deleted: a second delete may shorten the grace period to zero.
         if (finalizersOf(current).length === 0 && grace === 0) return E.right([deleted(kind, current)]);

@@ -27,7 +27,14 @@ export type ObjectEvent =
   | { readonly type: 'Created'; readonly kind: string; readonly object: KubeObject }
   | { readonly type: 'Updated'; readonly kind: string; readonly object: KubeObject }
   | { readonly type: 'StatusUpdated'; readonly kind: string; readonly status: JsonValue }
-  | { readonly type: 'DeletionStarted'; readonly kind: string; readonly deletionTimestamp: string; readonly gracePeriodSeconds: number }
+  | {
+      readonly type: 'DeletionStarted';
+      readonly kind: string;
+      readonly deletionTimestamp: string;
+      readonly gracePeriodSeconds: number;
+      /** The object's finalizers from now on, when the deletion adds one (propagationPolicy Orphan or Foreground). */
+      readonly finalizers?: readonly string[];
+    }
   | { readonly type: 'Deleted'; readonly kind: string; readonly object: KubeObject }
   | { readonly type: 'PodBound'; readonly kind: 'Pod'; readonly nodeName: string; readonly boundAt: string }
   | { readonly type: 'PodStatusReported'; readonly kind: 'Pod'; readonly status: PodStatus }
@@ -117,7 +124,7 @@ const PAYLOADS: Record<ObjectEventType, t.Mixed> = {
   Created: t.type({ object: StoredObject }),
   Updated: t.type({ object: StoredObject }),
   StatusUpdated: t.type({ status: t.unknown }),
-  DeletionStarted: t.type({ deletionTimestamp: t.string, gracePeriodSeconds: t.number }),
+  DeletionStarted: t.intersection([t.type({ deletionTimestamp: t.string, gracePeriodSeconds: t.number }), t.partial({ finalizers: t.array(t.string) })]),
   Deleted: t.type({ object: StoredObject }),
   PodBound: t.type({ nodeName: t.string, boundAt: t.string }),
   PodStatusReported: t.type({ status: t.UnknownRecord }),
