@@ -20,7 +20,7 @@ import { handleCommand } from '../core/shell';
 import { SYSTEM_ACTOR } from '../core/events/envelope';
 import { uuidV7Source } from '../core/ids';
 import { ApiClient, ControllerManager, HollowKubelet, eventAtFrom, wallClock } from '../controllers';
-import { scheduler } from '../controllers/scheduler';
+import { makeScheduler } from '../controllers/scheduler';
 import type { KubeObject } from '../core/objects/codecs';
 import { fmt, report, tmpDir } from './support';
 
@@ -68,7 +68,7 @@ async function schedulerBench(nodes: number, pods: number): Promise<void> {
   const sub = kronicle.projection.changes.subscribe((c) => {
     if (c.kind === 'Pod' && c.event.event.type === 'PodBound') bound++;
   });
-  const manager = new ControllerManager({ projection: kronicle.projection, eventAt: eventAtFrom(store), client, clock: wallClock, reconcilers: [scheduler] });
+  const manager = new ControllerManager({ projection: kronicle.projection, eventAt: eventAtFrom(store), client, clock: wallClock, reconcilers: [makeScheduler()], concurrent: true });
   const started = process.hrtime.bigint();
   manager.start();
   while (bound < pods) await new Promise((r) => setTimeout(r, 50));

@@ -7,7 +7,7 @@ import { nodeLifecycle, type NodeLifecycleOptions } from './nodeLifecycle';
 import { replicationController } from './replication';
 import { resourceQuotaController } from './resourceQuota';
 import type { Reconciler } from './runtime';
-import { scheduler } from './scheduler';
+import { makeScheduler } from './scheduler';
 import { serviceAccountController } from './serviceAccount';
 import { serviceController, type ServiceAllocationOptions } from './service';
 
@@ -16,7 +16,7 @@ export type ControllerSettings = NodeLifecycleOptions & ServiceAllocationOptions
 export function standardReconcilers(settings: ControllerSettings = {}): Reconciler[] {
   return [
     replicationController,
-    scheduler,
+    makeScheduler(),
     nodeLifecycle(settings),
     endpointsController,
     serviceController(settings),

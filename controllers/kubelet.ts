@@ -42,6 +42,7 @@ const seconds = (v: string | undefined): number | undefined => (v === undefined 
 export class HollowKubelet implements Reconciler {
   readonly name: string;
   readonly actor: string;
+  readonly node: string;
   /** Fault injection: false stops heartbeats (lease renewals and status reports). */
   heartbeats = true;
   private readonly podCIDR: string;
@@ -49,6 +50,7 @@ export class HollowKubelet implements Reconciler {
 
   constructor(readonly options: HollowNodeOptions) {
     this.name = `kubelet-${options.name}`;
+    this.node = options.name;
     this.actor = `system:node:${options.name}`;
     this.podCIDR = `10.244.${options.index}.0/24`;
     this.address = options.address ?? `10.0.${Math.floor(options.index / 250)}.${(options.index % 250) + 1}`;

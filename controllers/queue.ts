@@ -13,7 +13,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, () => void>();
-  private wake: (() => void) | undefined;
+  private wakers: Array<() => void> = [];
 
   constructor(
     private readonly clock: Clock,
@@ -29,7 +29,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.order.push(key);
-    this.wake?.();
+    this.wake();
   }
 
   /** Queues `key` after `ms`; an earlier pending schedule for the key is kept if sooner. */
@@ -79,17 +79,18 @@ export class WorkQueue {
   /** Resolves when a key is queued (immediately if one is). */
   whenReady(): Promise<void> {
     if (this.order.length > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wake = () => {
-        this.wake = undefined;
-        resolve();
-      };
-    });
+    return new Promise((resolve) => this.wakers.push(resolve));
+  }
+
+  private wake(): void {
+    const w = this.wakers;
+    this.wakers = [];
+    w.forEach((f) => f());
   }
 
   shutdown(): void {
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
-    this.wake?.();
+    this.wake();
   }
 }

@@ -26,6 +26,17 @@ export interface Reconciler {
   /** The controller's name: its field manager, and `system:controller:<name>` unless `actor` says otherwise. */
   readonly name: string;
   readonly actor?: string;
+  /**
+   * A node's own reconciler (a kubelet): it is shown only the changes about that node — its Node,
+   * its Lease, the pods bound to it — so a thousand kubelets cost one lookup per change, not a
+   * thousand calls.
+   */
+  readonly node?: string;
+  /**
+   * How many keys this reconciler may have in flight at once when the manager is concurrent
+   * (default 1). Decisions are still taken one at a time; only the writes overlap.
+   */
+  readonly parallelism?: number;
   /** Keys (`Kind|ns/name`) to reconcile after a change. */
   keysFor(change: Change, view: ClusterView): readonly string[];
   /** Keys to reconcile at start. */
@@ -90,9 +101,15 @@ export class ControllerManager {
     if (this.running) return;
     this.running = true;
     const { projection, reconcilers } = this.options;
+    const general = reconcilers.filter((r) => r.node === undefined);
+    const byNode = new Map(reconcilers.filter((r) => r.node !== undefined).map((r) => [r.node as string, r]));
     this.sub = projection.changes.subscribe((change) => {
       const trigger = change.event.id ? { eventId: change.event.id, correlationId: change.event.metadata.correlationId ?? change.event.id } : undefined;
-      for (const r of reconcilers) for (const key of r.keysFor(change, projection)) this.enqueue(`${r.name}#${key}`, trigger);
+      for (const r of general) for (const key of r.keysFor(change, projection)) this.enqueue(`${r.name}#${key}`, trigger);
+      if (byNode.size === 0) return;
+      const node = nodeOfChange(change);
+      const r = node === undefined ? undefined : byNode.get(node);
+      if (r) for (const key of r.keysFor(change, projection)) this.enqueue(`${r.name}#${key}`, trigger);
     });
     for (const r of reconcilers) for (const key of r.initialKeys(projection)) this.enqueue(`${r.name}#${key}`);
     for (const lane of this.lanes.values()) lane.loop ??= this.work(lane);
@@ -131,15 +148,9 @@ export class ControllerManager {
 
   private async work(lane: Lane): Promise<void> {
     const queue = lane.queue;
-    while (this.running) {
-      const item = queue.take();
-      if (item === undefined) {
-        lane.busy = false;
-        this.wakeIdleWaiters();
-        await queue.whenReady();
-        continue;
-      }
-      lane.busy = true;
+    const limit = (item: string) => (this.options.concurrent ? this.byName.get(item.slice(0, item.indexOf('#')))?.parallelism ?? 1 : 1);
+    const inFlight = new Set<Promise<void>>();
+    const run = async (item: string) => {
       try {
         await this.process(item);
         queue.forget(item);
@@ -150,7 +161,26 @@ export class ControllerManager {
       } finally {
         queue.done(item);
       }
+    };
+    while (this.running) {
+      const item = queue.take();
+      if (item === undefined) {
+        if (inFlight.size > 0) {
+          // Something may be queued again when one of these finishes.
+          await Promise.race([...inFlight, queue.whenReady()]);
+          continue;
+        }
+        lane.busy = false;
+        this.wakeIdleWaiters();
+        await queue.whenReady();
+        continue;
+      }
+      lane.busy = true;
+      const p = run(item).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= limit(item)) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
     lane.busy = false;
     this.wakeIdleWaiters();
   }
@@ -242,3 +272,12 @@ export const eventAtFrom =
     if (!event) return undefined;
     return { id: event.id, correlationId: (event.metadata as { correlationId?: string } | undefined)?.correlationId };
   };
+
+/** The node a change is about, for node-scoped reconcilers: a pod's node, a Node, a node's Lease. */
+function nodeOfChange(change: Change): string | undefined {
+  const o = change.object as KubeObject;
+  if (change.kind === 'Pod') return (o.spec as { nodeName?: string } | undefined)?.nodeName || undefined;
+  if (change.kind === 'Node') return o.metadata.name;
+  if (change.kind === 'Lease' && o.metadata.namespace === 'kube-node-lease') return o.metadata.name;
+  return undefined;
+}

@@ -182,26 +182,49 @@ const pendingKeys = (view: ClusterView): string[] =>
     .filter(wantsScheduling)
     .map((p) => keyOf('Pod', p.metadata.namespace, p.metadata.name as string));
 
-export const scheduler: Reconciler = {
-  name: NAME,
-  actor: 'system:kube-scheduler',
-  keysFor(change: Change, view: ClusterView): string[] {
-    const o = change.object as KubeObject;
-    if (change.kind === 'Pod') {
-      if (change.type !== 'DELETED' && wantsScheduling(o)) return [keyOf('Pod', o.metadata.namespace, o.metadata.name as string)];
-      // A pod gone or finished frees room: the waiting pods try again.
-      if (change.type === 'DELETED' || isTerminal(o)) return pendingKeys(view);
+/**
+ * The scheduler reconciler. With a concurrent manager its binds overlap (parallelism 16): each
+ * decision is recorded as an assumption — the pod counted on its node — until the view shows the
+ * binding (or the pod gone), so overlapping decisions never overcommit a node, as kube-scheduler's
+ * assume cache does.
+ */
+export function makeScheduler(): Reconciler {
+  const assumed = new Map<string, { node: string; pod: KubeObject }>();
+  const podsOn = (view: ClusterView, self: string | undefined) => (node: string): KubeObject[] => {
+    const bound = podsOnNode(view)(node);
+    const extra = [...assumed.entries()].filter(([uid, a]) => a.node === node && uid !== self).map(([, a]) => a.pod);
+    return extra.length ? [...bound, ...extra] : bound;
+  };
+  return {
+    name: NAME,
+    actor: 'system:kube-scheduler',
+    parallelism: 16,
+    keysFor(change: Change, view: ClusterView): string[] {
+      const o = change.object as KubeObject;
+      if (change.kind === 'Pod') {
+        if (change.type === 'DELETED' || nodeNameOf(o)) assumed.delete(o.metadata.uid as string);
+        if (change.type !== 'DELETED' && wantsScheduling(o)) return [keyOf('Pod', o.metadata.namespace, o.metadata.name as string)];
+        // A pod gone or finished frees room: the waiting pods try again.
+        if (change.type === 'DELETED' || isTerminal(o)) return pendingKeys(view);
+        return [];
+      }
+      if (change.kind === 'Node') return pendingKeys(view);
       return [];
-    }
-    if (change.kind === 'Node') return pendingKeys(view);
-    return [];
-  },
-  initialKeys: pendingKeys,
-  reconcile(key: string, { view, now }: ReconcileContext): Decision {
-    const { namespace, name } = parseKey(key);
-    const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
-    if (!pod) return nothing;
-    const nodes = view.store('Node').list().map((s) => s.object as KubeObject);
-    return schedule(pod, nodes, podsOnNode(view), now);
-  },
-};
+    },
+    initialKeys: pendingKeys,
+    reconcile(key: string, { view, now }: ReconcileContext): Decision {
+      const { namespace, name } = parseKey(key);
+      const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
+      if (!pod) return nothing;
+      const nodes = view.store('Node').list().map((s) => s.object as KubeObject);
+      const uid = pod.metadata.uid as string;
+      const decision = schedule(pod, nodes, podsOn(view, uid), now);
+      const bind = decision.actions.find((a) => a.verb === 'bind') as { node: string } | undefined;
+      if (bind) assumed.set(uid, { node: bind.node, pod });
+      else assumed.delete(uid);
+      return decision;
+    },
+  };
+}
+
+export const scheduler: Reconciler = makeScheduler();
