@@ -7,7 +7,7 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 import { deepEqual } from '../core/json';
-import type { ClusterView, Change } from '../projections';
+import { selectorFromMap, type ClusterView, type Change } from '../projections';
 import { keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
 import { isDeleting, isPodReady, isTerminal, matchesSelector } from './pods';
@@ -91,7 +91,7 @@ export const endpointsController: Reconciler = {
       if (current && !service) return { actions: [{ verb: 'delete', kind: 'Endpoints', namespace, name }] };
       return nothing;
     }
-    const pods = view.store('Pod').list({ namespace }).map((s) => s.object as KubeObject);
+    const pods = view.store('Pod').list({ namespace, labels: selectorFromMap(selector) }, false).map((s) => s.object as KubeObject);
     const desired = desiredEndpoints(service, pods);
     if (!current) return { actions: [{ verb: 'create', kind: 'Endpoints', namespace, body: desired }] };
     if (deepEqual(current.subsets ?? [], desired.subsets ?? []) && deepEqual(current.metadata.labels ?? {}, desired.metadata.labels ?? {})) return nothing;

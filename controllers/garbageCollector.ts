@@ -66,7 +66,7 @@ export function podGarbageCollector(options: { terminatedPodThreshold?: number }
     initialKeys: () => [KEY],
     reconcile(_key: string, { view }: ReconcileContext): Decision {
       const nodes = new Set(view.store('Node').list().map((s) => s.object.metadata.name));
-      const pods = view.store('Pod').list().map((s) => s.object as KubeObject);
+      const pods = view.store('Pod').list({}, false).map((s) => s.object as KubeObject);
       const actions: Action[] = [];
       for (const p of pods) {
         const node = nodeNameOf(p);

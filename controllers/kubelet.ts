@@ -82,9 +82,9 @@ export class HollowKubelet implements Reconciler {
     if (!pod || nodeNameOf(pod) !== this.options.name) return nothing;
     const others = view
       .store('Pod')
-      .list()
+      .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: this.options.name }] }, false)
       .map((s) => s.object as KubeObject)
-      .filter((p) => nodeNameOf(p) === this.options.name && p.metadata.uid !== pod.metadata.uid);
+      .filter((p) => p.metadata.uid !== pod.metadata.uid);
     return this.reconcilePod(pod, others, now);
   }
 

@@ -139,7 +139,8 @@ export const replicationController: Reconciler = {
     const { namespace, name } = parseKey(key);
     const rc = view.store('ReplicationController').get(namespace, name)?.object as KubeObject | undefined;
     if (!rc) return nothing;
-    const pods = view.store('Pod').list({ namespace }).map((s) => s.object as KubeObject);
+    // Unsorted: the decision orders what it needs to (scale-down victims) itself.
+    const pods = view.store('Pod').list({ namespace }, false).map((s) => s.object as KubeObject);
     return reconcileReplicationController(rc, pods);
   },
 };

@@ -171,13 +171,13 @@ export function schedule(pod: KubeObject, nodes: readonly KubeObject[], podsOn: 
 const podsOnNode = (view: ClusterView) => (node: string): KubeObject[] =>
   view
     .store('Pod')
-    .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] })
+    .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] }, false)
     .map((s) => s.object as KubeObject);
 
 const pendingKeys = (view: ClusterView): string[] =>
   view
     .store('Pod')
-    .list()
+    .list({}, false)
     .map((s) => s.object as KubeObject)
     .filter(wantsScheduling)
     .map((p) => keyOf('Pod', p.metadata.namespace, p.metadata.name as string));
@@ -190,6 +190,12 @@ const pendingKeys = (view: ClusterView): string[] =>
  */
 export function makeScheduler(): Reconciler {
   const assumed = new Map<string, { node: string; pod: KubeObject }>();
+  // The nodes, sorted by name: read again only after a Node changed.
+  let nodesCache: { view: ClusterView; nodes: KubeObject[] } | undefined;
+  const nodesOf = (view: ClusterView): KubeObject[] => {
+    if (nodesCache?.view !== view) nodesCache = { view, nodes: view.store('Node').list().map((s) => s.object as KubeObject) };
+    return nodesCache.nodes;
+  };
   const podsOn = (view: ClusterView, self: string | undefined) => (node: string): KubeObject[] => {
     const bound = podsOnNode(view)(node);
     const extra = [...assumed.entries()].filter(([uid, a]) => a.node === node && uid !== self).map(([, a]) => a.pod);
@@ -208,7 +214,10 @@ export function makeScheduler(): Reconciler {
         if (change.type === 'DELETED' || isTerminal(o)) return pendingKeys(view);
         return [];
       }
-      if (change.kind === 'Node') return pendingKeys(view);
+      if (change.kind === 'Node') {
+        nodesCache = undefined;
+        return pendingKeys(view);
+      }
       return [];
     },
     initialKeys: pendingKeys,
@@ -216,7 +225,7 @@ export function makeScheduler(): Reconciler {
       const { namespace, name } = parseKey(key);
       const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
       if (!pod) return nothing;
-      const nodes = view.store('Node').list().map((s) => s.object as KubeObject);
+      const nodes = nodesOf(view);
       const uid = pod.metadata.uid as string;
       const decision = schedule(pod, nodes, podsOn(view, uid), now);
       const bind = decision.actions.find((a) => a.verb === 'bind') as { node: string } | undefined;

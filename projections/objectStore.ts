@@ -99,8 +99,11 @@ export class ObjectStore {
     this.reindex(key, prev?.object, next?.object);
   }
 
-  /** The matching objects, sorted by namespace and name (the order Kubernetes lists in). */
-  list(query: ListQuery = {}): StoredObject[] {
+  /**
+   * The matching objects, sorted by namespace and name (the order Kubernetes lists in); with
+   * `sorted = false`, in the store's own order (controllers that do not care save the sort).
+   */
+  list(query: ListQuery = {}, sorted = true): StoredObject[] {
     const keys = this.candidates(query);
     const out: StoredObject[] = [];
     for (const key of keys) {
@@ -112,7 +115,7 @@ export class ObjectStore {
       if (query.fields && !matchesFields(this.kind, query.fields, o)) continue;
       out.push(s);
     }
-    return out.sort((a, b) => compareKeys(a.object as KubeObject, b.object as KubeObject));
+    return sorted ? out.sort((a, b) => compareKeys(a.object as KubeObject, b.object as KubeObject)) : out;
   }
 
   /** The smallest index set that bounds the result, or every key. */
