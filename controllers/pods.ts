@@ -13,7 +13,13 @@ export const phaseOf = (pod: KubeObject): string | undefined => (pod.status as {
 export const isTerminal = (pod: KubeObject): boolean => phaseOf(pod) === 'Succeeded' || phaseOf(pod) === 'Failed';
 export const nodeNameOf = (pod: KubeObject): string | undefined => (pod.spec as { nodeName?: string } | undefined)?.nodeName || undefined;
 export const isDeleting = (o: KubeObject): boolean => !!o.metadata.deletionTimestamp;
-export const isNodeReady = (node: KubeObject): boolean => conditionOf(node, 'Ready')?.status === 'True';
+const readyCache = new WeakMap<object, boolean>();
+/** Remembered per (immutable) node object: the scheduler asks for every node of every decision. */
+export const isNodeReady = (node: KubeObject): boolean => {
+  let ready = readyCache.get(node);
+  if (ready === undefined) readyCache.set(node, (ready = conditionOf(node, 'Ready')?.status === 'True'));
+  return ready;
+};
 
 export interface OwnerReference {
   apiVersion: string;

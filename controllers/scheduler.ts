@@ -190,6 +190,20 @@ const pendingKeys = (view: ClusterView): string[] =>
  */
 export function makeScheduler(): Reconciler {
   const assumed = new Map<string, { node: string; pod: KubeObject }>();
+  const assumedOn = new Map<string, Map<string, KubeObject>>();
+  const assume = (uid: string, node: string, pod: KubeObject) => {
+    forget(uid);
+    assumed.set(uid, { node, pod });
+    let m = assumedOn.get(node);
+    if (!m) assumedOn.set(node, (m = new Map()));
+    m.set(uid, pod);
+  };
+  const forget = (uid: string) => {
+    const a = assumed.get(uid);
+    if (!a) return;
+    assumed.delete(uid);
+    assumedOn.get(a.node)?.delete(uid);
+  };
   // The nodes, sorted by name: read again only after a Node changed.
   let nodesCache: { view: ClusterView; nodes: KubeObject[] } | undefined;
   const nodesOf = (view: ClusterView): KubeObject[] => {
@@ -198,8 +212,11 @@ export function makeScheduler(): Reconciler {
   };
   const podsOn = (view: ClusterView, self: string | undefined) => (node: string): KubeObject[] => {
     const bound = podsOnNode(view)(node);
-    const extra = [...assumed.entries()].filter(([uid, a]) => a.node === node && uid !== self).map(([, a]) => a.pod);
-    return extra.length ? [...bound, ...extra] : bound;
+    const extra = assumedOn.get(node);
+    if (!extra || extra.size === 0) return bound;
+    const out = [...bound];
+    for (const [uid, pod] of extra) if (uid !== self) out.push(pod);
+    return out;
   };
   return {
     name: NAME,
@@ -208,7 +225,7 @@ export function makeScheduler(): Reconciler {
     keysFor(change: Change, view: ClusterView): string[] {
       const o = change.object as KubeObject;
       if (change.kind === 'Pod') {
-        if (change.type === 'DELETED' || nodeNameOf(o)) assumed.delete(o.metadata.uid as string);
+        if (change.type === 'DELETED' || nodeNameOf(o)) forget(o.metadata.uid as string);
         if (change.type !== 'DELETED' && wantsScheduling(o)) return [keyOf('Pod', o.metadata.namespace, o.metadata.name as string)];
         // A pod gone or finished frees room: the waiting pods try again.
         if (change.type === 'DELETED' || isTerminal(o)) return pendingKeys(view);
@@ -229,8 +246,8 @@ export function makeScheduler(): Reconciler {
       const uid = pod.metadata.uid as string;
       const decision = schedule(pod, nodes, podsOn(view, uid), now);
       const bind = decision.actions.find((a) => a.verb === 'bind') as { node: string } | undefined;
-      if (bind) assumed.set(uid, { node: bind.node, pod });
-      else assumed.delete(uid);
+      if (bind) assume(uid, bind.node, pod);
+      else forget(uid);
       return decision;
     },
   };
