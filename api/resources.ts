@@ -26,6 +26,7 @@ import { definitionOfKind, pruneUnknown, unknownFields } from '../core/objects/s
 import { apply as serverSideApply, defaultManager, recordUpdate, type Conflict } from '../core/objects/managedFields';
 import { rfc3339 } from '../core/json';
 import { parse as parseYaml } from 'yaml';
+import { decodeProtobufBody, ProtobufError } from './protobuf';
 
 export interface ApiContext {
   readonly store: EventStore;
@@ -99,12 +100,21 @@ function writeContextOf(req: Request, ids: IdSource): WriteContext {
 
 function parseBody(req: Request, res: Response): unknown {
   const type = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (type === 'application/vnd.kubernetes.protobuf' || type === 'application/cbor') {
-    // Kronicle speaks JSON; clients fall back to JSON on a 415.
+  const raw = req.body as Buffer | undefined;
+  if (type === 'application/vnd.kubernetes.protobuf') {
+    // kubectl's typed commands (create namespace, secret, quota…) send protobuf.
+    try {
+      return decodeProtobufBody(raw ?? Buffer.alloc(0));
+    } catch (err) {
+      const e = err instanceof ProtobufError ? err : new ProtobufError((err as Error).message);
+      sendStatus(res, e.unsupported ? 'UnsupportedMediaType' : 'BadRequest', e.unsupported ? `the body of the request was in an unknown format - accepted media types include: application/json (${e.message})` : `the protobuf body could not be decoded: ${e.message}`);
+      return undefined;
+    }
+  }
+  if (type === 'application/cbor') {
     sendStatus(res, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
     return undefined;
   }
-  const raw = req.body as Buffer | undefined;
   if (!raw || raw.length === 0) {
     sendStatus(res, 'BadRequest', 'the request body is empty');
     return undefined;

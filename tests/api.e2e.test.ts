@@ -240,6 +240,22 @@ spec:
     const rc = await kubectl.run(['describe', 'rc', 'teciplsrc', '-n', 'quota-e2e']);
     expect(rc.stdout).toMatch(/^Replicas:\s+0 current \/ 3 desired$/m);
   });
+
+  it('accepts the protobuf bodies of kubectl’s typed create commands', async () => {
+    expect((await kubectl.run(['create', 'namespace', 'typed'])).stdout).toBe('namespace/typed created\n');
+    expect((await kubectl.run(['create', 'secret', 'generic', 's1', '--from-literal=user=admin', '-n', 'typed'])).stdout).toBe('secret/s1 created\n');
+    expect((await kubectl.run(['create', 'quota', 'q1', '--hard=pods=3,requests.cpu=2', '-n', 'typed'])).stdout).toBe('resourcequota/q1 created\n');
+    expect((await kubectl.run(['create', 'serviceaccount', 'robot', '-n', 'typed'])).stdout).toBe('serviceaccount/robot created\n');
+    expect((await kubectl.run(['create', 'service', 'clusterip', 'web', '--tcp=80:8080', '-n', 'typed'])).stdout).toBe('service/web created\n');
+    const secret = JSON.parse((await kubectl.run(['get', 'secret', 's1', '-n', 'typed', '-o', 'json'])).stdout);
+    expect(Buffer.from(secret.data.user, 'base64').toString()).toBe('admin');
+    const quota = JSON.parse((await kubectl.run(['get', 'quota', 'q1', '-n', 'typed', '-o', 'json'])).stdout);
+    expect(quota.spec.hard).toEqual({ pods: '3', 'requests.cpu': '2' });
+    const svc = JSON.parse((await kubectl.run(['get', 'service', 'web', '-n', 'typed', '-o', 'json'])).stdout);
+    expect(svc.spec).toMatchObject({ type: 'ClusterIP', selector: { app: 'web' }, ports: [{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 }] });
+    expect(svc.metadata.creationTimestamp).toMatch(/^20\d\d-/);
+    expect((await kubectl.run(['create', 'namespace', 'typed'])).stderr).toBe('Error from server (AlreadyExists): namespaces "typed" already exists\n');
+  });
 });
 
 describe('the HTTP API', () => {

@@ -90,7 +90,10 @@ describe('API fuzzing', () => {
       },
     });
     const bodies = (): string | Buffer | undefined => {
-      switch (Math.floor(random() * 11)) {
+      switch (Math.floor(random() * 12)) {
+        case 11:
+          // The Kubernetes protobuf prefix, then noise or a truncated envelope.
+          return Buffer.concat([Buffer.from([0x6b, 0x38, 0x73, 0x00]), Buffer.from(Array.from({ length: Math.floor(random() * 80) }, () => Math.floor(random() * 256)))]);
         case 8:
           return JSON.stringify(directives());
         case 9:
@@ -113,7 +116,7 @@ describe('API fuzzing', () => {
           return JSON.stringify(junk(0));
       }
     };
-    const contentTypes = [undefined, 'application/json', 'application/merge-patch+json', 'application/json-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml', 'text/plain', 'application/x-www-form-urlencoded'];
+    const contentTypes = [undefined, 'application/json', 'application/merge-patch+json', 'application/json-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml', 'application/vnd.kubernetes.protobuf', 'text/plain', 'application/x-www-form-urlencoded'];
 
     const head = await server.current.store.headPosition();
     let writesAccepted = 0;
