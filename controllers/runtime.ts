@@ -12,7 +12,7 @@ import type { Subscription } from 'rxjs';
 import type { ClusterView, Change } from '../projections';
 import type { EventStore } from '../core/store/port';
 import type { Clock } from './clock';
-import { WorkQueue } from './queue';
+import { WorkQueue, type Rank } from './queue';
 import { parseKey, type Action, type Decision, type EventNote } from './actions';
 import type { KubeObject } from '../core/objects/codecs';
 import { ApiError, type ApiClient, type Cause } from './client';
@@ -32,6 +32,11 @@ export interface Reconciler {
    * thousand calls.
    */
   readonly node?: string;
+  /**
+   * The order its keys are taken in, when not first come first served (lower rank first; the
+   * rank is read when the key is queued). The scheduler's: priority, then age.
+   */
+  rank?(key: string, view: ClusterView): Rank;
   /**
    * How many keys this reconciler may have in flight at once when the manager is concurrent
    * (default 1). Decisions are still taken one at a time; only the writes overlap.
@@ -91,7 +96,9 @@ export class ControllerManager {
     const name = this.options.concurrent ? item.slice(0, item.indexOf('#')) : '';
     let lane = this.lanes.get(name);
     if (!lane) {
-      this.lanes.set(name, (lane = { queue: new WorkQueue(this.options.clock), busy: false }));
+      const reconciler = name ? this.byName.get(name) : undefined;
+      const rank = reconciler?.rank ? (item: string) => (reconciler.rank as NonNullable<Reconciler['rank']>)(item.slice(item.indexOf('#') + 1), this.options.projection) : undefined;
+      this.lanes.set(name, (lane = { queue: new WorkQueue(this.options.clock, 5, 60_000, rank), busy: false }));
       if (this.running) lane.loop = this.work(lane);
     }
     return lane;

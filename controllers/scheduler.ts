@@ -238,6 +238,13 @@ export function makeScheduler(): Reconciler {
       return [];
     },
     initialKeys: pendingKeys,
+    // kube-scheduler's queue order: higher priority first, then older.
+    rank(key: string, view: ClusterView) {
+      const { namespace, name } = parseKey(key);
+      const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
+      const priority = (pod?.spec as { priority?: number } | undefined)?.priority ?? 0;
+      return [-priority, String(pod?.metadata.creationTimestamp ?? '')] as const;
+    },
     reconcile(key: string, { view, now }: ReconcileContext): Decision {
       const { namespace, name } = parseKey(key);
       const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;

@@ -222,6 +222,18 @@ describe('endpoints, services, namespaces, service accounts, quota, garbage', ()
 });
 
 describe('work queue and virtual clock', () => {
+  it('takes ranked keys lowest rank first, then in arrival order (the scheduler: priority, then age)', () => {
+    const ranks: Record<string, readonly [number, string]> = { low: [0, '2026-01-01T00:00:02Z'], old: [0, '2026-01-01T00:00:01Z'], high: [-1000, '2026-01-01T00:00:09Z'], tie: [0, '2026-01-01T00:00:01Z'] };
+    const q = new WorkQueue(new VirtualClock(), 5, 60_000, (k) => ranks[k]);
+    for (const k of ['low', 'old', 'high', 'tie']) q.add(k);
+    const out: string[] = [];
+    for (let k = q.take(); k !== undefined; k = q.take()) out.push(k);
+    expect(out).toEqual(['high', 'old', 'tie', 'low']);
+    const p = pod('urgent', { owned: false, phase: 'Pending' });
+    (p.spec as Record<string, unknown>).priority = 2000;
+    expect(scheduler.rank!(keyOf('Pod', 'default', 'urgent'), viewOf([p]))).toEqual([-2000, T(0)]);
+  });
+
   it('coalesces, serialises a key, and retries with backoff on the clock', async () => {
     const clock = new VirtualClock();
     const q = new WorkQueue(clock, 100);
