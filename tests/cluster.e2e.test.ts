@@ -44,6 +44,12 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
     const r = await kubectl.run(['get', 'nodes']);
     expect(r.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n/);
     expect(r.stdout.match(/^node-\d\s+Ready\s+<none>\s+\S+\s+v1\.32\.0$/gm)).toHaveLength(3);
+    const described = await kubectl.run(['describe', 'node', 'node-1']);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/^Name:\s+node-1$/m);
+    expect(described.stdout).toMatch(/^\s+HolderIdentity:\s+node-1$/m);
+    expect(described.stdout).toMatch(/^PodCIDR:\s+10\.244\.1\.0\/24$/m);
+    expect(described.stdout).toMatch(/Ready\s+True\s+.*KubeletReady\s+kubelet is posting ready status/);
   });
 
   it('runs the seed’s ReplicationController to 3 Running pods, each on a node, and describes them with Events', async () => {
