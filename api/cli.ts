@@ -5,6 +5,8 @@
  *   kronicle status [--data-dir ./data] [--store …]
  *   kronicle controllers --server URL [--nodes N]     the controllers and scheduler, through the API
  *   kronicle node --server URL --name NAME [--index I] one hollow node, through the API
+ *   kronicle history KIND NAME [-n NS] [--server URL] [-o json]   every change to one object
+ *   kronicle why KIND NAME [-n NS] [--at POSITION] [--server URL] [-o json]   the chain of causes
  */
 import { Command, InvalidArgumentError } from 'commander';
 import * as path from 'node:path';
@@ -13,6 +15,7 @@ import { isStoreError, type EventStore } from '../core';
 import { ClusterProjection } from '../projections';
 import { startKronicle } from './kronicle';
 import { isLoopback } from './server';
+import { kindByName } from './replay';
 import * as os from 'node:os';
 import { ApiClient, ControllerManager, ElectedControllers, HollowKubelet, RemoteView, hollowNodes, standardReconcilers, wallClock, type Reconciler } from '../controllers';
 
@@ -158,11 +161,55 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       await runRemote(opts.server, [new HollowKubelet({ name: opts.name, index: opts.index })], `hollow node ${opts.name}`);
     });
 
+  /** Asks a running server's replay endpoints; a clear line and exit code 1 on any failure. */
+  async function replayQuery(what: 'history' | 'why', kindName: string, name: string, opts: { namespace?: string; server: string; at?: string; output?: string }): Promise<void> {
+    const kind = kindByName(kindName);
+    if (!kind) throw new InvalidArgumentError(`no resource type "${kindName}"`);
+    if (opts.at !== undefined && !/^\d{1,19}$/.test(opts.at)) throw new InvalidArgumentError(`--at takes a log position, not "${opts.at}"`);
+    const ns = kind.namespaced ? `${opts.namespace ?? 'default'}/` : '';
+    const url = `${opts.server}/kronicle/v1/${what}/${kind.plural}/${ns}${encodeURIComponent(name)}${opts.at ? `?at=${opts.at}` : ''}`;
+    let r: Response;
+    try {
+      r = await fetch(url);
+    } catch (err) {
+      throw Object.assign(new Error(`cannot reach ${opts.server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
+    }
+    const body = (await r.json()) as Record<string, any>;
+    if (!r.ok) throw Object.assign(new Error(String(body.message ?? `HTTP ${r.status}`)), { code: 'commander.replay' });
+    if (opts.output === 'json') return out(JSON.stringify(body, null, 2));
+    if (what === 'history') {
+      for (const e of body.entries as any[]) {
+        out(`${e.position.padStart(8)}  ${e.time}  ${e.type.padEnd(26)} ${e.actor}${e.causationId ? `  (caused by ${e.causationId})` : ''}`);
+        for (const c of e.changes as any[]) {
+          if (c.path === '/') out(`          ${c.op === 'add' ? 'created' : 'deleted'}`);
+          else out(`          ${c.op === 'add' ? '+' : c.op === 'remove' ? '-' : '~'} ${c.path}${c.op === 'remove' ? '' : ` = ${JSON.stringify(c.to)}`}`);
+        }
+      }
+    } else {
+      (body.chain as any[]).forEach((c, i) => out(`${i === 0 ? '   ' : '<- '}${c.position.padStart(8)}  ${c.time}  ${c.type.padEnd(26)} ${c.stream}  by ${c.actor}`));
+    }
+  }
+
+  for (const what of ['history', 'why'] as const) {
+    const cmd = program
+      .command(`${what} <kind> <name>`)
+      .description(what === 'history' ? 'every change to one object: when, by whom, caused by what, and what changed' : 'the chain of causes behind an object: the write that caused each event, back to the first')
+      .option('-n, --namespace <namespace>', 'the namespace of a namespaced kind', 'default')
+      .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
+      .option('-o, --output <format>', 'json for the raw answer');
+    if (what === 'why') cmd.option('--at <position>', 'as of this log position');
+    cmd.action(async (kind: string, name: string, opts: { namespace?: string; server: string; at?: string; output?: string }) => replayQuery(what, kind, name, opts));
+  }
+
   try {
     await program.parseAsync(argv as string[]);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
+    if (code === 'commander.replay' || code === 'commander.unreachable') {
+      console.error(`kronicle: ${(err as Error).message}`);
+      return 1;
+    }
     if (code === 'commander.invalidArgument') {
       console.error(`kronicle: ${(err as Error).message}`);
       return 2;

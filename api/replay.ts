@@ -1,0 +1,41 @@
+/**
+ * The replay debugger over HTTP (first part): an object's history and the causation chain
+ * behind it, read from the log.
+ *
+ *   GET /kronicle/v1/history/{resource}/{name}            cluster-scoped
+ *   GET /kronicle/v1/history/{resource}/{namespace}/{name}
+ *   GET /kronicle/v1/why/{resource}/[{namespace}/]{name}[?at=position]
+ *
+ * `resource` is a plural, singular, short name or kind, as kubectl accepts.
+ */
+import type { Request, Response } from 'express';
+import { KINDS, type KindSpec } from '../core/kinds';
+import { history, why, ReplayError } from '../replay/history';
+import type { ApiContext } from './resources';
+import { sendStatus } from './status';
+
+export function kindByName(name: string): KindSpec | undefined {
+  const n = name.toLowerCase();
+  return KINDS.find((k) => k.kind.toLowerCase() === n || k.plural === n || k.singular === n || k.shortNames.includes(n));
+}
+
+const json = (value: unknown) => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+export async function replayRoute(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const [what, rest] = [req.params[0], req.params[1]];
+  const parts = rest.split('/').filter((p) => p !== '');
+  const kind = parts[0] ? kindByName(parts[0]) : undefined;
+  if (!kind) return sendStatus(res, 'NotFound', `the server doesn't have a resource type "${parts[0] ?? ''}"`);
+  const [namespace, name] = kind.namespaced ? [parts[1], parts[2]] : [undefined, parts[1]];
+  if (!name || parts.length !== (kind.namespaced ? 3 : 2)) return sendStatus(res, 'BadRequest', `use ${what}/${kind.plural}/${kind.namespaced ? '{namespace}/' : ''}{name}`);
+  const at = req.query.at;
+  if (at !== undefined && (typeof at !== 'string' || !/^\d{1,19}$/.test(at))) return sendStatus(res, 'BadRequest', `invalid position "${String(at)}"`);
+  const key = { kind: kind.kind, namespace, name };
+  try {
+    const body = what === 'history' ? { kind: 'History', object: key, entries: await history(ctx.store, key) } : { kind: 'CausationChain', object: key, chain: await why(ctx.store, key, at === undefined ? undefined : BigInt(at)) };
+    res.type('application/json').send(json(body));
+  } catch (err) {
+    if (err instanceof ReplayError) return sendStatus(res, 'NotFound', err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The replay debugger's first part: an object's history with who, when, why and field diffs;
+ * the causation chain behind a pod (kubelet ← scheduler ← replication controller ← the user);
+ * the cluster at a past position; all over HTTP and from the `kronicle` command.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { startKronicle, type RunningKronicle } from '../api/kronicle';
+import { MemoryEventStore } from '../core/store/memory';
+import { diff, history, positionAt, stateAt, why } from '../replay/history';
+import { waitUntil } from './conformance/eventStore.conformance';
+
+const root = path.resolve(__dirname, '..');
+
+describe('history, why and the past', () => {
+  let store: MemoryEventStore;
+  let kronicle: RunningKronicle;
+  let pod: string;
+  const call = async (method: string, p: string, body?: unknown, type = 'application/json') => {
+    const r = await fetch(`${kronicle.url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': type } });
+    return { status: r.status, body: JSON.parse(await r.text()) };
+  };
+
+  beforeAll(async () => {
+    store = new MemoryEventStore();
+    kronicle = await startKronicle({ store, port: 0, nodes: 2 });
+    await call('POST', '/api/v1/namespaces/default/replicationcontrollers', {
+      metadata: { name: 'web' },
+      spec: { replicas: 1, selector: { app: 'web' }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.26' }] } } },
+    });
+    await waitUntil(async () => (await call('GET', '/api/v1/namespaces/default/pods')).body.items.some((p: any) => p.status?.phase === 'Running'));
+    pod = (await call('GET', '/api/v1/namespaces/default/pods')).body.items[0].metadata.name;
+    await kronicle.controllers!.idle();
+  });
+
+  afterAll(async () => {
+    await kronicle.close();
+    await store.close();
+  });
+
+  it('diffs JSON field by field, leaving out bookkeeping', () => {
+    expect(diff({ metadata: { resourceVersion: '1', labels: { a: '1' } }, spec: { x: 1 } }, { metadata: { resourceVersion: '2', labels: { a: '2', b: '3' } }, spec: {} })).toEqual([
+      { op: 'replace', path: '/metadata/labels/a', from: '1', to: '2' },
+      { op: 'add', path: '/metadata/labels/b', to: '3' },
+      { op: 'remove', path: '/spec/x', from: 1 },
+    ]);
+  });
+
+  it('tells a pod’s history: created by the controller, bound by the scheduler, run by its kubelet', async () => {
+    const entries = await history(store, { kind: 'Pod', namespace: 'default', name: pod });
+    expect(entries.map((e) => `${e.type} ${e.actor}`).slice(0, 3)).toEqual([
+      'PodCreated system:controller:replication-controller',
+      'PodBound system:kube-scheduler',
+      expect.stringMatching(/^PodStatusReported system:node:node-\d$/),
+    ]);
+    expect(entries[1].changes).toContainEqual({ op: 'add', path: '/spec/nodeName', to: expect.stringMatching(/^node-\d$/) });
+    expect(entries[2].changes).toContainEqual({ op: 'replace', path: '/status/phase', from: 'Pending', to: 'Running' });
+    for (const e of entries.slice(0, 3)) expect(e.causationId).toBeDefined();
+  });
+
+  it('answers why: kubelet ← scheduler ← replication controller ← the user’s create', async () => {
+    const chain = await why(store, { kind: 'Pod', namespace: 'default', name: pod });
+    expect(chain.map((c) => `${c.type} ${c.actor}`)).toEqual([
+      expect.stringMatching(/^PodStatusReported system:node:node-\d$/),
+      'PodBound system:kube-scheduler',
+      'PodCreated system:controller:replication-controller',
+      'ReplicationControllerCreated system:unsecured',
+    ]);
+    for (let i = 1; i < chain.length; i++) expect(chain[i].position < chain[i - 1].position).toBe(true);
+    const http = await call('GET', `/kronicle/v1/why/pods/default/${pod}`);
+    expect(http.body.chain.map((c: any) => c.eventId)).toEqual(chain.map((c) => c.eventId));
+    expect((await call('GET', '/kronicle/v1/why/pods/default/nope')).body).toMatchObject({ reason: 'NotFound', message: 'the log has no Pod default/nope' });
+    expect((await call('GET', '/kronicle/v1/history/gizmos/x')).status).toBe(404);
+  });
+
+  it('rebuilds the cluster as it was at a past position or time', async () => {
+    const [created] = await history(store, { kind: 'Pod', namespace: 'default', name: pod });
+    const then = await stateAt(store, created.position);
+    expect((then.store('Pod').get('default', pod)?.object.status as { phase: string }).phase).toBe('Pending');
+    expect(await positionAt(store, created.time)).toBeGreaterThanOrEqual(created.position);
+    await expect(stateAt(store, (await store.headPosition()) + 10n)).rejects.toThrow(/beyond the log's head/);
+  });
+
+  it('prints history and why from the command line, and a clear error for an unknown object', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/fixtures/kronicleCli.ts', ...args], { cwd: root }, (err, stdout, stderr) =>
+          resolve({ code: (err as { code?: number } | null)?.code ?? 0, stdout, stderr }),
+        ),
+      );
+    const w = await run(['why', 'pod', pod, '--server', kronicle.url]);
+    expect(w.code).toBe(0);
+    expect(w.stdout).toMatch(/PodBound\s+Pod-default\/\S+\s+by system:kube-scheduler/);
+    expect(w.stdout).toMatch(/<-\s+\d+\s+\S+\s+ReplicationControllerCreated/);
+    const h = await run(['history', 'po', pod, '-n', 'default', '--server', kronicle.url]);
+    expect(h.stdout).toMatch(/^\s+created$/m);
+    const missing = await run(['why', 'pod', 'nope', '--server', kronicle.url]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('kronicle: the log has no Pod default/nope\n');
+  }, 30_000);
+});
