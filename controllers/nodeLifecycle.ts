@@ -32,6 +32,9 @@ export function nodeLifecycle(options: NodeLifecycleOptions = {}): Reconciler {
   const grace = (options.gracePeriodSeconds ?? 40) * 1000;
   const eviction = (options.evictionTimeoutSeconds ?? 300) * 1000;
   const nodeKey = (name: string) => keyOf('Node', undefined, name);
+  // Like Kubernetes' node startup grace: a controller that has just started gives every node a
+  // full grace period to renew (after a restart, the leases in the log are as old as the downtime).
+  let startedAt: number | undefined;
   return {
     name: 'node-lifecycle-controller',
     keysFor(change: Change): string[] {
@@ -42,11 +45,12 @@ export function nodeLifecycle(options: NodeLifecycleOptions = {}): Reconciler {
     },
     initialKeys: (view) => view.store('Node').list().map((s) => nodeKey(s.object.metadata.name as string)),
     reconcile(key: string, { view, now }: ReconcileContext): Decision {
+      startedAt ??= now.getTime();
       const { name } = parseKey(key);
       const node = view.store('Node').get(undefined, name)?.object as KubeObject | undefined;
       if (!node) return nothing;
       const lease = view.store('Lease').get('kube-node-lease', name)?.object as KubeObject | undefined;
-      return decideNode(node, lease, podsOn(view, name), now, grace, eviction);
+      return decideNode(node, lease, podsOn(view, name), now, grace, eviction, startedAt);
     },
   };
 }
@@ -57,10 +61,10 @@ const podsOn = (view: ClusterView, node: string): KubeObject[] =>
     .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] })
     .map((s) => s.object as KubeObject);
 
-export function decideNode(node: KubeObject, lease: KubeObject | undefined, pods: readonly KubeObject[], now: Date, grace: number, eviction: number): Decision {
+export function decideNode(node: KubeObject, lease: KubeObject | undefined, pods: readonly KubeObject[], now: Date, grace: number, eviction: number, startedAt = 0): Decision {
   const name = node.metadata.name as string;
   const ready = conditionOf(node, 'Ready');
-  const renewed = Date.parse(String((lease?.spec as { renewTime?: string } | undefined)?.renewTime ?? ready?.lastHeartbeatTime ?? node.metadata.creationTimestamp ?? now.toISOString()));
+  const renewed = Math.max(startedAt, Date.parse(String((lease?.spec as { renewTime?: string } | undefined)?.renewTime ?? ready?.lastHeartbeatTime ?? node.metadata.creationTimestamp ?? now.toISOString())));
   const expiresAt = renewed + grace;
   const actions: Action[] = [];
   const t = rfc3339(now);

@@ -160,8 +160,16 @@ describe('hollow kubelet', () => {
 });
 
 describe('node lifecycle', () => {
-  const lc = nodeLifecycle({ gracePeriodSeconds: 40, evictionTimeoutSeconds: 300 });
   const lease = (renew: string): KubeObject => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'n1', namespace: 'kube-node-lease' }, spec: { renewTime: renew } });
+  const lc = nodeLifecycle({ gracePeriodSeconds: 40, evictionTimeoutSeconds: 300 });
+  // Started long before the cases below (its startup grace is over).
+  lc.reconcile(keyOf('Node', undefined, 'none'), { view: viewOf([]), now: new Date(T(-1000)) });
+  it('gives every node a full grace period after the controller starts (leases are as old as the downtime)', () => {
+    const fresh = nodeLifecycle({ gracePeriodSeconds: 40 });
+    const d = fresh.reconcile(keyOf('Node', undefined, 'n1'), { view: viewOf([node('n1'), lease(T(-3600))]), now: NOW });
+    expect(d.actions).toEqual([]);
+    expect(d.requeueAfter).toBe(40_001);
+  });
   it('waits until the lease expires', () => {
     const d = given([node('n1'), lease(T(-10))]).when(lc, keyOf('Node', undefined, 'n1'));
     expect(d.actions).toEqual([]);
