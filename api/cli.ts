@@ -6,6 +6,8 @@
  *   kronicle controllers --server URL [--nodes N]     the controllers and scheduler, through the API
  *   kronicle node --server URL --name NAME [--index I] one hollow node, through the API
  *   kronicle history KIND NAME [-n NS] [--server URL] [-o json]   every change to one object
+ *   kronicle history export [--out FILE] [--from N] [--to N] [--server URL]   the log as a history file
+ *   kronicle history import FILE [--data-dir DIR] [--store S]                 into an empty store
  *   kronicle why KIND NAME [-n NS] [--at POSITION] [--server URL] [-o json]   the chain of causes
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -16,6 +18,9 @@ import { ClusterProjection } from '../projections';
 import { startKronicle } from './kronicle';
 import { isLoopback } from './server';
 import { kindByName } from './replay';
+import * as fs from 'node:fs';
+import { importHistory } from '../replay/historyFile';
+import { ReplayError } from '../replay/history';
 import * as os from 'node:os';
 import { ApiClient, ControllerManager, ElectedControllers, HollowKubelet, RemoteView, hollowNodes, standardReconcilers, wallClock, type Reconciler } from '../controllers';
 
@@ -190,15 +195,65 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     }
   }
 
+  /** `kronicle history export|import …`: histories as files. */
+  async function historyFile(action: 'export' | 'import', arg: string | undefined, opts: { server: string; out?: string; from?: string; to?: string; dataDir?: string; store?: string }): Promise<void> {
+    if (action === 'export') {
+      const q = new URLSearchParams({ ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) }).toString();
+      let r: Response;
+      try {
+        r = await fetch(`${opts.server}/kronicle/v1/export${q ? `?${q}` : ''}`);
+      } catch (err) {
+        throw Object.assign(new Error(`cannot reach ${opts.server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
+      }
+      const text = await r.text();
+      if (!r.ok) throw Object.assign(new Error(String((JSON.parse(text) as { message?: string }).message ?? `HTTP ${r.status}`)), { code: 'commander.replay' });
+      if (opts.out) {
+        fs.writeFileSync(opts.out, text);
+        out(`kronicle: ${text.split('\n').filter(Boolean).length - 2} events written to ${opts.out}`);
+      } else process.stdout.write(text);
+      return;
+    }
+    if (!arg) throw new InvalidArgumentError('history import takes the file to import');
+    let text: string;
+    try {
+      text = fs.readFileSync(arg, 'utf8');
+    } catch (err) {
+      throw Object.assign(new Error(`cannot read ${arg}: ${(err as Error).message}`), { code: 'commander.replay' });
+    }
+    const store = await openStore(opts.store ?? 'sqlite', path.resolve(opts.dataDir ?? './data'));
+    try {
+      const n = await importHistory(store, text);
+      out(`kronicle: ${n} events imported into ${store.description}`);
+    } catch (err) {
+      if (err instanceof ReplayError) throw Object.assign(new Error(err.message), { code: 'commander.replay' });
+      throw err;
+    } finally {
+      await store.close();
+    }
+  }
+
   for (const what of ['history', 'why'] as const) {
     const cmd = program
-      .command(`${what} <kind> <name>`)
+      .command(`${what} <kind> [name]`)
       .description(what === 'history' ? 'every change to one object: when, by whom, caused by what, and what changed' : 'the chain of causes behind an object: the write that caused each event, back to the first')
       .option('-n, --namespace <namespace>', 'the namespace of a namespaced kind', 'default')
       .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
       .option('-o, --output <format>', 'json for the raw answer');
     if (what === 'why') cmd.option('--at <position>', 'as of this log position');
-    cmd.action(async (kind: string, name: string, opts: { namespace?: string; server: string; at?: string; output?: string }) => replayQuery(what, kind, name, opts));
+    if (what === 'history') {
+      cmd
+        .option('--out <file>', 'history export: write the history file here (default: standard output)')
+        .option('--from <position>', 'history export: first position')
+        .option('--to <position>', 'history export: last position')
+        .option('--data-dir <dir>', 'history import: the data directory to import into', './data')
+        .option('--store <store>', 'history import: sqlite (default), or an esdb:// connection string', storeSpec, 'sqlite')
+        .addHelpText('after', '\n  kronicle history export [--out FILE] [--from N] [--to N]   a range of the log as a history file\n  kronicle history import FILE [--data-dir DIR]            into an empty store');
+    }
+    cmd.action(async (kind: string, name: string | undefined, opts: { namespace?: string; server: string; at?: string; output?: string; out?: string; from?: string; to?: string; dataDir?: string; store?: string }) => {
+      if (what === 'history' && (kind === 'export' || kind === 'import')) return historyFile(kind, name, opts);
+      if (!name) throw new InvalidArgumentError(`${what} takes a kind and a name`);
+      return replayQuery(what, kind, name, opts);
+    });
   }
 
   try {

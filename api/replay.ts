@@ -11,6 +11,7 @@
 import type { Request, Response } from 'express';
 import { KINDS, type KindSpec } from '../core/kinds';
 import { history, why, ReplayError } from '../replay/history';
+import { exportHistory } from '../replay/historyFile';
 import type { ApiContext } from './resources';
 import { sendStatus } from './status';
 
@@ -36,6 +37,21 @@ export async function replayRoute(ctx: ApiContext, req: Request, res: Response):
     res.type('application/json').send(json(body));
   } catch (err) {
     if (err instanceof ReplayError) return sendStatus(res, 'NotFound', err.message);
+    throw err;
+  }
+}
+
+/** GET /kronicle/v1/export[?from=&to=]: the log as a history file (NDJSON). */
+export async function exportRoute(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const bound = (v: unknown) => (v === undefined ? undefined : typeof v === 'string' && /^\d{1,19}$/.test(v) ? BigInt(v) : null);
+  const from = bound(req.query.from);
+  const to = bound(req.query.to);
+  if (from === null || to === null) return sendStatus(res, 'BadRequest', 'from and to are log positions');
+  try {
+    const lines = await exportHistory(ctx.store, { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+    res.type('application/x-ndjson').send(`${lines.join('\n')}\n`);
+  } catch (err) {
+    if (err instanceof ReplayError) return sendStatus(res, 'BadRequest', err.message);
     throw err;
   }
 }
