@@ -159,58 +159,50 @@ function scalar(type: Exclude<FieldType, { message: string } | { map: string }>,
       return Buffer.from(r.bytes());
     case 'quantity': {
       // resource.Quantity { string string = 1 }
-      const inner = new Reader(r.bytes());
-      let s = '';
-      while (!inner.done) {
-        const tag = inner.varint();
-        if (tag >>> 3 === 1 && (tag & 7) === 2) s = inner.bytes().toString('utf8');
-        else inner.skip(tag & 7);
-      }
-      return s;
+      let q = '';
+      eachField(r.bytes(), (n, w, inner) => n === 1 && w === 2 && ((q = inner.bytes().toString('utf8')), true));
+      return q;
     }
     case 'time': {
       // metav1.Time { int64 seconds = 1; int32 nanos = 2 } → RFC 3339
-      const inner = new Reader(r.bytes());
       let seconds = 0;
-      while (!inner.done) {
-        const tag = inner.varint();
-        if (tag >>> 3 === 1 && (tag & 7) === 0) seconds = signed(inner.varint());
-        else inner.skip(tag & 7);
-      }
+      eachField(r.bytes(), (n, w, inner) => n === 1 && w === 0 && ((seconds = signed(inner.varint())), true));
       if (seconds === 0 || seconds === GO_ZERO_SECONDS) return ZERO_TIME;
       return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
     case 'intOrString': {
       // intstr.IntOrString { int64 type = 1; int32 intVal = 2; string strVal = 3 }
-      const inner = new Reader(r.bytes());
       let kind = 0;
       let intVal = 0;
       let strVal = '';
-      while (!inner.done) {
-        const tag = inner.varint();
-        const n = tag >>> 3;
-        if (n === 1 && (tag & 7) === 0) kind = inner.varint();
-        else if (n === 2 && (tag & 7) === 0) intVal = signed(inner.varint());
-        else if (n === 3 && (tag & 7) === 2) strVal = inner.bytes().toString('utf8');
-        else inner.skip(tag & 7);
-      }
+      eachField(r.bytes(), (n, w, inner) => {
+        if (n === 1 && w === 0) kind = inner.varint();
+        else if (n === 2 && w === 0) intVal = signed(inner.varint());
+        else if (n === 3 && w === 2) strVal = inner.bytes().toString('utf8');
+        else return false;
+        return true;
+      });
       return kind === 1 ? strVal : intVal;
     }
     case 'fieldsV1': {
       // metav1.FieldsV1 { bytes Raw = 1 } holding JSON
-      const inner = new Reader(r.bytes());
       let raw = '{}';
-      while (!inner.done) {
-        const tag = inner.varint();
-        if (tag >>> 3 === 1 && (tag & 7) === 2) raw = inner.bytes().toString('utf8');
-        else inner.skip(tag & 7);
-      }
+      eachField(r.bytes(), (n, w, inner) => n === 1 && w === 2 && ((raw = inner.bytes().toString('utf8')), true));
       try {
         return JSON.parse(raw);
       } catch {
         throw new ProtobufError('fieldsV1 is not JSON');
       }
     }
+  }
+}
+
+/** Walks a small message's fields; `take` reads the ones it knows and returns true, the rest are skipped. */
+function eachField(buf: Buffer, take: (field: number, wire: number, r: Reader) => boolean): void {
+  const r = new Reader(buf);
+  while (!r.done) {
+    const tag = r.varint();
+    if (!take(tag >>> 3, tag & 7, r)) r.skip(tag & 7);
   }
 }
 

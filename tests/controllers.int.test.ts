@@ -9,16 +9,14 @@ import { parse } from 'yaml';
 import { startKronicle, type RunningKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
 import { waitUntil } from './conformance/eventStore.conformance';
+import { jsonCaller } from './support/http';
 
 const rcManifest = parse(fs.readFileSync(path.join(__dirname, 'fixtures/examples/replication-controller.yaml'), 'utf8'));
 
 describe('controllers, scheduler and hollow kubelets', () => {
   let store: MemoryEventStore;
   let kronicle: RunningKronicle;
-  const call = async (method: string, p: string, body?: unknown, type = 'application/json') => {
-    const r = await fetch(`${kronicle.url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': type } });
-    return { status: r.status, body: JSON.parse(await r.text()) };
-  };
+  const call = jsonCaller(() => kronicle.url);
   const pods = async (selector = 'name=teciplsrc') => (await call('GET', `/api/v1/namespaces/default/pods?labelSelector=${encodeURIComponent(selector)}`)).body.items as any[];
   const running = (list: any[]) => list.filter((p) => p.status?.phase === 'Running' && p.spec?.nodeName && !p.metadata.deletionTimestamp);
 

@@ -7,6 +7,7 @@ import { startKronicle, type RunningKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
 import { ApiClient, ControllerManager, ElectedControllers, RemoteView, hollowNodes, standardReconcilers, wallClock, type Reconciler } from '../controllers';
 import { waitUntil } from './conformance/eventStore.conformance';
+import { jsonCaller } from './support/http';
 
 interface Remote {
   view: RemoteView;
@@ -50,10 +51,7 @@ describe('controllers and nodes through the API, with leader election', () => {
   let nodes: Remote;
   let a: Remote;
   let b: Remote;
-  const call = async (method: string, p: string, body?: unknown, type = 'application/json') => {
-    const r = await fetch(`${kronicle.url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': type } });
-    return { status: r.status, body: JSON.parse(await r.text()) };
-  };
+  const call = jsonCaller(() => kronicle.url);
   const running = async () => ((await call('GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items as any[]).filter((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
 
   beforeAll(async () => {

@@ -9,6 +9,7 @@ import { startKronicle, type RunningKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
 import { diff, history, positionAt, stateAt, why } from '../replay/history';
 import { waitUntil } from './conformance/eventStore.conformance';
+import { jsonCaller } from './support/http';
 
 const root = path.resolve(__dirname, '..');
 
@@ -16,10 +17,7 @@ describe('history, why and the past', () => {
   let store: MemoryEventStore;
   let kronicle: RunningKronicle;
   let pod: string;
-  const call = async (method: string, p: string, body?: unknown, type = 'application/json') => {
-    const r = await fetch(`${kronicle.url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': type } });
-    return { status: r.status, body: JSON.parse(await r.text()) };
-  };
+  const call = jsonCaller(() => kronicle.url);
 
   beforeAll(async () => {
     store = new MemoryEventStore();

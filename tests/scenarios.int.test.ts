@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { startKronicle, type RunningKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
 import { waitUntil } from './conformance/eventStore.conformance';
+import { jsonCaller } from './support/http';
 
 const examples = path.join(__dirname, 'fixtures/examples');
 const docs = (file: string) => parseAllDocuments(fs.readFileSync(path.join(examples, file), 'utf8')).map((d) => d.toJSON());
@@ -16,10 +17,7 @@ const docs = (file: string) => parseAllDocuments(fs.readFileSync(path.join(examp
 describe('the seed’s scenarios', () => {
   let store: MemoryEventStore;
   let kronicle: RunningKronicle;
-  const call = async (method: string, p: string, body?: unknown, type = 'application/json') => {
-    const r = await fetch(`${kronicle.url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': type } });
-    return { status: r.status, body: JSON.parse(await r.text()) };
-  };
+  const call = jsonCaller(() => kronicle.url);
   const list = async (p: string) => (await call('GET', p)).body.items as any[];
   const podsOf = (ns: string, selector: string) => list(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`);
   const running = (pods: any[]) => pods.filter((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
