@@ -8,6 +8,8 @@
  *   kronicle history KIND NAME [-n NS] [--server URL] [-o json]   every change to one object
  *   kronicle history export [--out FILE] [--from N] [--to N] [--server URL]   the log as a history file
  *   kronicle history import FILE [--data-dir DIR] [--store S]                 into an empty store
+ *   kronicle audit [--from N] [--to N] [--out FILE] [--server URL]   audit.k8s.io/v1 events
+ *   kronicle diff --from N --to M [--server URL] [-o json]           what changed between two points
  *   kronicle why KIND NAME [-n NS] [--at POSITION] [--server URL] [-o json]   the chain of causes
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -231,6 +233,61 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       await store.close();
     }
   }
+
+  /** GET a replay endpoint of a running server; the body, or a clear error (exit 1). */
+  async function fetchReplay(server: string, pathAndQuery: string): Promise<string> {
+    let r: Response;
+    try {
+      r = await fetch(`${server}${pathAndQuery}`);
+    } catch (err) {
+      throw Object.assign(new Error(`cannot reach ${server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
+    }
+    const text = await r.text();
+    if (!r.ok) {
+      let message = `HTTP ${r.status}`;
+      try {
+        message = String((JSON.parse(text) as { message?: string }).message ?? message);
+      } catch {
+        /* not a Status */
+      }
+      throw Object.assign(new Error(message), { code: 'commander.replay' });
+    }
+    return text;
+  }
+  const position = (v: string) => {
+    if (!/^\d{1,19}$/.test(v)) throw new InvalidArgumentError('a log position');
+    return v;
+  };
+
+  program
+    .command('audit')
+    .description('a range of the log as Kubernetes audit events (audit.k8s.io/v1, JSON lines)')
+    .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
+    .option('--from <position>', 'first position', position)
+    .option('--to <position>', 'last position', position)
+    .option('--out <file>', 'write here (default: standard output)')
+    .action(async (opts: { server: string; from?: string; to?: string; out?: string }) => {
+      const q = new URLSearchParams({ ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) }).toString();
+      const text = await fetchReplay(opts.server, `/kronicle/v1/audit${q ? `?${q}` : ''}`);
+      if (opts.out) fs.writeFileSync(opts.out, text);
+      else process.stdout.write(text);
+    });
+
+  program
+    .command('diff')
+    .description('what changed in the cluster between two log positions')
+    .requiredOption('--from <position>', 'the earlier position', position)
+    .requiredOption('--to <position>', 'the later position', position)
+    .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
+    .option('-o, --output <format>', 'json for the raw answer')
+    .action(async (opts: { server: string; from: string; to: string; output?: string }) => {
+      const text = await fetchReplay(opts.server, `/kronicle/v1/diff?from=${opts.from}&to=${opts.to}`);
+      if (opts.output === 'json') return out(text);
+      for (const o of (JSON.parse(text) as { objects: Array<{ object: string; change: string; changes: Array<{ op: string; path: string; to?: unknown }> }> }).objects) {
+        out(`${o.change.padEnd(8)} ${o.object}`);
+        for (const c of o.changes) out(`           ${c.op === 'add' ? '+' : c.op === 'remove' ? '-' : '~'} ${c.path}${c.op === 'remove' ? '' : ` = ${JSON.stringify(c.to)}`}`);
+      }
+    });
 
   for (const what of ['history', 'why'] as const) {
     const cmd = program

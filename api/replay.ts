@@ -10,7 +10,8 @@
  */
 import type { Request, Response } from 'express';
 import { KINDS, type KindSpec } from '../core/kinds';
-import { history, why, ReplayError } from '../replay/history';
+import { diffBetween, history, why, ReplayError } from '../replay/history';
+import { auditEvents } from '../replay/audit';
 import { exportHistory } from '../replay/historyFile';
 import type { ApiContext } from './resources';
 import { sendStatus } from './status';
@@ -41,15 +42,24 @@ export async function replayRoute(ctx: ApiContext, req: Request, res: Response):
   }
 }
 
-/** GET /kronicle/v1/export[?from=&to=]: the log as a history file (NDJSON). */
-export async function exportRoute(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+/**
+ * GET /kronicle/v1/export[?from=&to=]: the log as a history file (NDJSON);
+ * GET /kronicle/v1/audit[?from=&to=]: as audit.k8s.io/v1 events (JSON lines);
+ * GET /kronicle/v1/diff?from=&to=: objects added, removed and changed between two positions.
+ */
+export async function rangeRoute(what: 'export' | 'audit' | 'diff', ctx: ApiContext, req: Request, res: Response): Promise<void> {
   const bound = (v: unknown) => (v === undefined ? undefined : typeof v === 'string' && /^\d{1,19}$/.test(v) ? BigInt(v) : null);
   const from = bound(req.query.from);
   const to = bound(req.query.to);
   if (from === null || to === null) return sendStatus(res, 'BadRequest', 'from and to are log positions');
+  const range = { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
   try {
-    const lines = await exportHistory(ctx.store, { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
-    res.type('application/x-ndjson').send(`${lines.join('\n')}\n`);
+    if (what === 'diff') {
+      if (from === undefined || to === undefined) return sendStatus(res, 'BadRequest', 'diff takes from and to');
+      return void res.type('application/json').send(json({ kind: 'ClusterDiff', from: from.toString(), to: to.toString(), objects: await diffBetween(ctx.store, from, to) }));
+    }
+    const lines = what === 'export' ? await exportHistory(ctx.store, range) : await auditEvents(ctx.store, range);
+    res.type('application/x-ndjson').send(lines.length ? `${lines.join('\n')}\n` : '');
   } catch (err) {
     if (err instanceof ReplayError) return sendStatus(res, 'BadRequest', err.message);
     throw err;

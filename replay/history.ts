@@ -11,6 +11,7 @@ import { decodeEvent } from '../core/events/types';
 import type { KubeObject } from '../core/objects/codecs';
 import type { EventStore, StoredEvent } from '../core/store/port';
 import { ClusterProjection } from '../projections';
+import { KINDS } from '../core/kinds';
 
 export interface FieldChange {
   readonly op: 'add' | 'remove' | 'replace';
@@ -162,4 +163,36 @@ export async function positionAt(store: EventStore, time: Date): Promise<bigint>
     if (page.length < 4096) return last;
     from = page[page.length - 1].position + 1n;
   }
+}
+
+export interface ObjectDiff {
+  readonly object: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  readonly changes: readonly FieldChange[];
+}
+
+/** What changed in the cluster between two positions: objects added, removed and changed, with field diffs. */
+export async function diffBetween(store: EventStore, from: bigint, to: bigint): Promise<ObjectDiff[]> {
+  if (from > to) throw new ReplayError(`from (${from}) is after to (${to})`);
+  const before = await stateAt(store, from);
+  const after = await stateAt(store, to);
+  const objects = (view: ClusterProjection) => {
+    const out = new Map<string, unknown>();
+    for (const kind of KINDS) for (const s of view.store(kind.kind).list({}, false)) out.set(`${kind.kind}-${s.object.metadata.namespace ? `${s.object.metadata.namespace}/` : ''}${s.object.metadata.name}`, s.object);
+    return out;
+  };
+  const a = objects(before);
+  const b = objects(after);
+  const out: ObjectDiff[] = [];
+  for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(name);
+    const y = b.get(name);
+    if (x === undefined) out.push({ object: name, change: 'added', changes: [] });
+    else if (y === undefined) out.push({ object: name, change: 'removed', changes: [] });
+    else {
+      const changes = diff(x, y);
+      if (changes.length > 0) out.push({ object: name, change: 'changed', changes });
+    }
+  }
+  return out;
 }

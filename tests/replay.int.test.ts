@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { startKronicle, type RunningKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
-import { diff, history, positionAt, stateAt, why } from '../replay/history';
+import { diff, diffBetween, history, positionAt, stateAt, why } from '../replay/history';
+import { auditEvents } from '../replay/audit';
 import { waitUntil } from './conformance/eventStore.conformance';
 import { jsonCaller } from './support/http';
 
@@ -77,6 +78,32 @@ describe('history, why and the past', () => {
     expect((then.store('Pod').get('default', pod)?.object.status as { phase: string }).phase).toBe('Pending');
     expect(await positionAt(store, created.time)).toBeGreaterThanOrEqual(created.position);
     await expect(stateAt(store, (await store.headPosition()) + 10n)).rejects.toThrow(/beyond the log's head/);
+  });
+
+  it('diffs the cluster between two positions', async () => {
+    const [created, bound] = await history(store, { kind: 'Pod', namespace: 'default', name: pod });
+    const d = await diffBetween(store, created.position - 1n, bound.position);
+    expect(d).toContainEqual({ object: `Pod-default/${pod}`, change: 'added', changes: [] });
+    const later = await diffBetween(store, created.position, bound.position);
+    expect(later.find((o) => o.object === `Pod-default/${pod}`)).toMatchObject({ change: 'changed', changes: expect.arrayContaining([expect.objectContaining({ path: '/spec/nodeName' })]) });
+    const http = await call('GET', `/kronicle/v1/diff?from=${created.position}&to=${bound.position}`);
+    expect(http.body.objects).toEqual(JSON.parse(JSON.stringify(later)));
+    expect((await call('GET', '/kronicle/v1/diff?from=9&to=2')).body.message).toBe('from (9) is after to (2)');
+  });
+
+  it('exports the log as Kubernetes audit events, with who, what and the object after', async () => {
+    await call('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'token' }, data: { password: Buffer.from('hunter2').toString('base64') } });
+    const lines = (await auditEvents(store)).map((l) => JSON.parse(l));
+    expect(lines.every((e) => e.apiVersion === 'audit.k8s.io/v1' && e.kind === 'Event' && e.stage === 'ResponseComplete')).toBe(true);
+    const bind = lines.find((e) => e.objectRef.name === pod && e.objectRef.subresource === 'binding');
+    expect(bind).toMatchObject({ verb: 'create', user: { username: 'system:unsecured' }, impersonatedUser: { username: 'system:kube-scheduler' }, requestURI: `/api/v1/namespaces/default/pods/${pod}/binding` });
+    const rcCreate = lines.find((e) => e.objectRef.resource === 'replicationcontrollers' && e.verb === 'create');
+    expect(rcCreate).toMatchObject({ user: { username: 'system:unsecured', groups: ['system:masters'] }, requestURI: '/api/v1/namespaces/default/replicationcontrollers', responseStatus: { code: 201 } });
+    const secret = lines.find((e) => e.objectRef.resource === 'secrets' && e.objectRef.name === 'token');
+    expect(secret.responseObject.data).toEqual({ password: '<redacted>' });
+    expect(JSON.stringify(secret)).not.toContain(Buffer.from('hunter2').toString('base64'));
+    const http = await fetch(`${kronicle.url}/kronicle/v1/audit?from=1&to=3`);
+    expect((await http.text()).trim().split('\n')).toHaveLength(3);
   });
 
   it('prints history and why from the command line, and a clear error for an unknown object', async () => {
