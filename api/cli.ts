@@ -10,6 +10,7 @@
  *   kronicle history import FILE [--data-dir DIR] [--store S]                 into an empty store
  *   kronicle audit [--from N] [--to N] [--out FILE] [--server URL]   audit.k8s.io/v1 events
  *   kronicle diff --from N --to M [--server URL] [-o json]           what changed between two points
+ *   kronicle changes [--actor A] [--kind K] [-n NS] [--since T] [--until T]   who changed what, when
  *   kronicle why KIND NAME [-n NS] [--at POSITION] [--server URL] [-o json]   the chain of causes
  */
 import { Command, InvalidArgumentError } from 'commander';
@@ -286,6 +287,26 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       for (const o of (JSON.parse(text) as { objects: Array<{ object: string; change: string; changes: Array<{ op: string; path: string; to?: unknown }> }> }).objects) {
         out(`${o.change.padEnd(8)} ${o.object}`);
         for (const c of o.changes) out(`           ${c.op === 'add' ? '+' : c.op === 'remove' ? '-' : '~'} ${c.path}${c.op === 'remove' ? '' : ` = ${JSON.stringify(c.to)}`}`);
+      }
+    });
+
+  program
+    .command('changes')
+    .description('who changed what, and when: changes across the cluster, filtered')
+    .option('--actor <name>', 'only writes by this actor (e.g. system:kube-scheduler)')
+    .option('--kind <kind>', 'only this kind')
+    .option('-n, --namespace <namespace>', 'only this namespace')
+    .option('--since <time>', 'from this time (RFC 3339)')
+    .option('--until <time>', 'up to this time (RFC 3339)')
+    .option('--limit <n>', 'at most this many', '1000')
+    .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
+    .option('-o, --output <format>', 'json for the raw answer')
+    .action(async (opts: { actor?: string; kind?: string; namespace?: string; since?: string; until?: string; limit: string; server: string; output?: string }) => {
+      const q = new URLSearchParams(Object.entries({ actor: opts.actor, kind: opts.kind, namespace: opts.namespace, since: opts.since, until: opts.until, limit: opts.limit }).filter(([, v]) => v !== undefined) as Array<[string, string]>).toString();
+      const text = await fetchReplay(opts.server, `/kronicle/v1/changes?${q}`);
+      if (opts.output === 'json') return out(text);
+      for (const e of (JSON.parse(text) as { entries: Array<{ position: string; time: string; type: string; stream: string; actor: string }> }).entries) {
+        out(`${e.position.padStart(8)}  ${e.time}  ${e.type.padEnd(26)} ${e.stream}  by ${e.actor}`);
       }
     });
 

@@ -10,7 +10,7 @@
  */
 import type { Request, Response } from 'express';
 import { KINDS, type KindSpec } from '../core/kinds';
-import { diffBetween, history, why, ReplayError } from '../replay/history';
+import { changes, diffBetween, history, why, ReplayError } from '../replay/history';
 import { auditEvents } from '../replay/audit';
 import { exportHistory } from '../replay/historyFile';
 import type { ApiContext } from './resources';
@@ -64,4 +64,33 @@ export async function rangeRoute(what: 'export' | 'audit' | 'diff', ctx: ApiCont
     if (err instanceof ReplayError) return sendStatus(res, 'BadRequest', err.message);
     throw err;
   }
+}
+
+/** GET /kronicle/v1/changes?actor=&kind=&namespace=&since=&until=&limit=: who changed what, when. */
+export async function changesRoute(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const q = req.query;
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const time = (v: unknown) => {
+    const s = str(v);
+    if (s === undefined) return undefined;
+    const d = new Date(s);
+    return Number.isNaN(d.getTime()) ? null : d;
+  };
+  const since = time(q.since);
+  const until = time(q.until);
+  if (since === null || until === null) return sendStatus(res, 'BadRequest', 'since and until are RFC 3339 times');
+  const limitRaw = str(q.limit);
+  if (limitRaw !== undefined && !/^\d{1,6}$/.test(limitRaw)) return sendStatus(res, 'BadRequest', 'limit is a number of changes');
+  const kindName = str(q.kind);
+  const kind = kindName === undefined ? undefined : kindByName(kindName);
+  if (kindName !== undefined && !kind) return sendStatus(res, 'BadRequest', `no resource type "${kindName}"`);
+  const entries = await changes(ctx.store, {
+    ...(str(q.actor) ? { actor: str(q.actor) } : {}),
+    ...(kind ? { kind: kind.kind } : {}),
+    ...(str(q.namespace) ? { namespace: str(q.namespace) } : {}),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(limitRaw ? { limit: Number(limitRaw) } : {}),
+  });
+  res.type('application/json').send(json({ kind: 'ChangeList', entries }));
 }

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { GROUPS, VERSION_INFO, apiResourceList, serveApi, serveApis } from './discovery';
 import { ResourceHandler, parseTarget, type ApiContext } from './resources';
 import { serveOpenApiDocument, serveOpenApiRoot } from './openapi';
-import { rangeRoute, replayRoute } from './replay';
+import { changesRoute, rangeRoute, replayRoute } from './replay';
 import { sendStatus } from './status';
 
 /** Kubernetes' API server refuses request bodies over 3 MiB. */
@@ -36,6 +36,7 @@ export function createApiApp(ctx: ApiContext): express.Express {
       .catch(next);
   });
   app.get(/^\/kronicle\/v1\/(history|why)\/(.+)$/, (req, res, next) => void replayRoute(ctx, req, res).catch(next));
+  app.get('/kronicle/v1/changes', (req, res, next) => void changesRoute(ctx, req, res).catch(next));
   for (const what of ['export', 'audit', 'diff'] as const) app.get(`/kronicle/v1/${what}`, (req, res, next) => void rangeRoute(what, ctx, req, res).catch(next));
   app.get('/api', serveApi);
   app.get('/apis', serveApis);

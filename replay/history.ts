@@ -196,3 +196,55 @@ export async function diffBetween(store: EventStore, from: bigint, to: bigint): 
   }
   return out;
 }
+
+export interface ChangeFilter {
+  readonly actor?: string;
+  readonly kind?: string;
+  readonly namespace?: string;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly limit?: number;
+}
+
+/**
+ * Changes across the cluster, oldest first, filtered by actor, kind, namespace and time range:
+ * "who changed what, and when". Each with its field diff against the object's previous state.
+ */
+export async function changes(store: EventStore, filter: ChangeFilter = {}): Promise<Array<HistoryEntry & { readonly stream: string }>> {
+  const objects = new Map<string, KubeObject | undefined>();
+  const out: Array<HistoryEntry & { stream: string }> = [];
+  const limit = filter.limit ?? 10_000;
+  const to = await store.headPosition();
+  for (let at = 1n; at <= to && out.length < limit; ) {
+    const page = await store.readAll({ from: at, to, maxCount: 4096 });
+    for (const stored of page) {
+      const decoded = decodeEvent(stored);
+      if (E.isLeft(decoded)) continue;
+      const rec = decoded.right;
+      const before = objects.get(stored.stream);
+      const after = evolveObject(before, rec);
+      objects.set(stored.stream, after);
+      const o = after ?? before;
+      if (filter.actor !== undefined && rec.metadata.actor.name !== filter.actor) continue;
+      if (filter.kind !== undefined && rec.event.kind !== filter.kind) continue;
+      if (filter.namespace !== undefined && o?.metadata.namespace !== filter.namespace) continue;
+      if (filter.since && stored.recordedAt < filter.since) continue;
+      if (filter.until && stored.recordedAt > filter.until) continue;
+      out.push({
+        stream: stored.stream,
+        position: stored.position,
+        revision: stored.revision,
+        time: stored.recordedAt,
+        type: stored.type,
+        actor: rec.metadata.actor.name,
+        eventId: stored.id,
+        ...(rec.metadata.causationId ? { causationId: rec.metadata.causationId } : {}),
+        changes: diff(before, after),
+      });
+      if (out.length >= limit) break;
+    }
+    if (page.length < 4096) break;
+    at = page[page.length - 1].position + 1n;
+  }
+  return out;
+}

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { startKronicle, type RunningKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
-import { diff, diffBetween, history, positionAt, stateAt, why } from '../replay/history';
+import { changes, diff, diffBetween, history, positionAt, stateAt, why } from '../replay/history';
 import { auditEvents } from '../replay/audit';
 import { waitUntil } from './conformance/eventStore.conformance';
 import { jsonCaller } from './support/http';
@@ -89,6 +89,21 @@ describe('history, why and the past', () => {
     const http = await call('GET', `/kronicle/v1/diff?from=${created.position}&to=${bound.position}`);
     expect(http.body.objects).toEqual(JSON.parse(JSON.stringify(later)));
     expect((await call('GET', '/kronicle/v1/diff?from=9&to=2')).body.message).toBe('from (9) is after to (2)');
+  });
+
+  it('lists who changed what, filtered by actor, kind, namespace and time', async () => {
+    const byScheduler = await changes(store, { actor: 'system:kube-scheduler' });
+    expect(byScheduler.length).toBeGreaterThan(0);
+    expect(byScheduler.every((e) => e.actor === 'system:kube-scheduler')).toBe(true);
+    expect(new Set(byScheduler.map((e) => e.type))).toEqual(new Set(['PodBound', 'EventCreated']));
+    const rcs = await changes(store, { kind: 'ReplicationController', namespace: 'default' });
+    expect(rcs[0]).toMatchObject({ type: 'ReplicationControllerCreated', actor: 'system:unsecured', stream: 'ReplicationController-default/web' });
+    expect(await changes(store, { since: new Date(Date.now() + 60_000) })).toEqual([]);
+    expect((await changes(store, { limit: 3 })).length).toBe(3);
+    const http = await call('GET', '/kronicle/v1/changes?actor=system%3Akube-scheduler&kind=pods');
+    expect(http.body.entries.length).toBe(byScheduler.filter((e) => e.type === 'PodBound').length);
+    expect((await call('GET', '/kronicle/v1/changes?since=yesterday')).status).toBe(400);
+    expect((await call('GET', '/kronicle/v1/changes?kind=gizmos')).body.message).toBe('no resource type "gizmos"');
   });
 
   it('exports the log as Kubernetes audit events, with who, what and the object after', async () => {
