@@ -6,13 +6,10 @@
  * reference with the position as resourceVersion, the request body as recorded in the event and
  * the object after the change as the response. Secret data is shown redacted.
  */
-import * as E from 'fp-ts/Either';
-import { evolveObject } from '../core/deciders/object';
-import { decodeEvent } from '../core/events/types';
 import { kindSpec } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
 import type { EventStore } from '../core/store/port';
-import { ReplayError } from './history';
+import { ReplayError, walkLog } from './history';
 
 const VERBS: Record<string, { verb: string; subresource?: string; code?: number }> = {
   Created: { verb: 'create', code: 201 },
@@ -46,65 +43,53 @@ export async function auditEvents(store: EventStore, options: { from?: bigint; t
   const from = options.from ?? 1n;
   const to = options.to ?? head;
   if (to > head) throw new ReplayError(`position ${to} is beyond the log's head (${head})`);
-  const objects = new Map<string, KubeObject | undefined>();
   const lines: string[] = [];
-  for (let at = 1n; at <= to; ) {
-    const page = await store.readAll({ from: at, to, maxCount: 4096 });
-    for (const stored of page) {
-      const decoded = decodeEvent(stored);
-      if (E.isLeft(decoded)) continue;
-      const rec = decoded.right;
-      const before = objects.get(stored.stream);
-      const after = evolveObject(before, rec);
-      objects.set(stored.stream, after);
-      if (stored.position < from) continue;
-      const kind = kindSpec(rec.event.kind);
-      const shown = (after ?? (rec.event as { object?: KubeObject }).object ?? before) as KubeObject | undefined;
-      const how = VERBS[rec.event.type] ?? { verb: 'update' };
-      const actor = rec.metadata.actor;
-      const user = actor.impersonator ? { username: actor.impersonator } : { username: actor.name, ...(actor.groups ? { groups: actor.groups } : {}) };
-      const { type: _t, kind: _k, ...payload } = rec.event as unknown as Record<string, unknown>;
-      const requestObject = 'object' in payload ? payload.object : payload;
-      const namespace = shown?.metadata.namespace;
-      const name = shown?.metadata.name ?? '';
-      const base = kind ? `${kind.group ? `/apis/${kind.group}/${kind.version}` : `/api/${kind.version}`}${namespace ? `/namespaces/${namespace}` : ''}/${kind.plural}` : '';
-      lines.push(
-        JSON.stringify({
-          kind: 'Event',
-          apiVersion: 'audit.k8s.io/v1',
-          level: 'RequestResponse',
-          auditID: rec.metadata.requestId ?? rec.id,
-          stage: 'ResponseComplete',
-          requestURI: `${base}${how.verb === 'create' && !how.subresource ? '' : `/${name}`}${how.subresource ? `/${how.subresource}` : ''}`,
-          verb: how.verb,
-          user,
-          ...(actor.impersonator ? { impersonatedUser: { username: actor.name, ...(actor.groups ? { groups: actor.groups } : {}) } } : {}),
-          objectRef: {
-            resource: kind?.plural ?? rec.event.kind,
-            ...(namespace ? { namespace } : {}),
-            name,
-            ...(shown?.metadata.uid ? { uid: shown.metadata.uid } : {}),
-            apiVersion: kind ? (kind.group ? `${kind.group}/${kind.version}` : kind.version) : 'v1',
-            resourceVersion: stored.position.toString(),
-            ...(how.subresource ? { subresource: how.subresource } : {}),
-          },
-          responseStatus: { metadata: {}, code: how.code ?? 200 },
-          requestObject: redact(requestObject),
-          responseObject: redact(shown),
-          requestReceivedTimestamp: micro(stored.recordedAt),
-          stageTimestamp: micro(stored.recordedAt),
-          annotations: {
-            'kronicle.io/event-id': rec.id,
-            'kronicle.io/event-type': stored.type,
-            'kronicle.io/position': stored.position.toString(),
-            ...(rec.metadata.causationId ? { 'kronicle.io/causation-id': rec.metadata.causationId } : {}),
-            ...(actor.authMethod ? { 'kronicle.io/auth-method': actor.authMethod } : {}),
-          },
-        }),
-      );
-    }
-    if (page.length < 4096) break;
-    at = page[page.length - 1].position + 1n;
-  }
+  await walkLog(store, to, ({ stored, rec, before, after }) => {
+    if (stored.position < from) return;
+    const kind = kindSpec(rec.event.kind);
+    const shown = (after ?? (rec.event as { object?: KubeObject }).object ?? before) as KubeObject | undefined;
+    const how = VERBS[rec.event.type] ?? { verb: 'update' };
+    const actor = rec.metadata.actor;
+    const user = actor.impersonator ? { username: actor.impersonator } : { username: actor.name, ...(actor.groups ? { groups: actor.groups } : {}) };
+    const { type: _t, kind: _k, ...payload } = rec.event as unknown as Record<string, unknown>;
+    const requestObject = 'object' in payload ? payload.object : payload;
+    const namespace = shown?.metadata.namespace;
+    const name = shown?.metadata.name ?? '';
+    const base = kind ? `${kind.group ? `/apis/${kind.group}/${kind.version}` : `/api/${kind.version}`}${namespace ? `/namespaces/${namespace}` : ''}/${kind.plural}` : '';
+    lines.push(
+      JSON.stringify({
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'RequestResponse',
+        auditID: rec.metadata.requestId ?? rec.id,
+        stage: 'ResponseComplete',
+        requestURI: `${base}${how.verb === 'create' && !how.subresource ? '' : `/${name}`}${how.subresource ? `/${how.subresource}` : ''}`,
+        verb: how.verb,
+        user,
+        ...(actor.impersonator ? { impersonatedUser: { username: actor.name, ...(actor.groups ? { groups: actor.groups } : {}) } } : {}),
+        objectRef: {
+          resource: kind?.plural ?? rec.event.kind,
+          ...(namespace ? { namespace } : {}),
+          name,
+          ...(shown?.metadata.uid ? { uid: shown.metadata.uid } : {}),
+          apiVersion: kind ? (kind.group ? `${kind.group}/${kind.version}` : kind.version) : 'v1',
+          resourceVersion: stored.position.toString(),
+          ...(how.subresource ? { subresource: how.subresource } : {}),
+        },
+        responseStatus: { metadata: {}, code: how.code ?? 200 },
+        requestObject: redact(requestObject),
+        responseObject: redact(shown),
+        requestReceivedTimestamp: micro(stored.recordedAt),
+        stageTimestamp: micro(stored.recordedAt),
+        annotations: {
+          'kronicle.io/event-id': rec.id,
+          'kronicle.io/event-type': stored.type,
+          'kronicle.io/position': stored.position.toString(),
+          ...(rec.metadata.causationId ? { 'kronicle.io/causation-id': rec.metadata.causationId } : {}),
+          ...(actor.authMethod ? { 'kronicle.io/auth-method': actor.authMethod } : {}),
+        },
+      }),
+    );
+  });
   return lines;
 }

@@ -7,7 +7,8 @@
 import * as E from 'fp-ts/Either';
 import { evolveObject } from '../core/deciders/object';
 import { streamOf, type ObjectKey } from '../core/events/streams';
-import { decodeEvent } from '../core/events/types';
+import { decodeEvent, type ObjectEvent } from '../core/events/types';
+import type { Recorded } from '../core/events/envelope';
 import type { KubeObject } from '../core/objects/codecs';
 import type { EventStore, StoredEvent } from '../core/store/port';
 import { ClusterProjection } from '../projections';
@@ -211,40 +212,55 @@ export interface ChangeFilter {
  * "who changed what, and when". Each with its field diff against the object's previous state.
  */
 export async function changes(store: EventStore, filter: ChangeFilter = {}): Promise<Array<HistoryEntry & { readonly stream: string }>> {
-  const objects = new Map<string, KubeObject | undefined>();
   const out: Array<HistoryEntry & { stream: string }> = [];
   const limit = filter.limit ?? 10_000;
-  const to = await store.headPosition();
-  for (let at = 1n; at <= to && out.length < limit; ) {
+  await walkLog(store, await store.headPosition(), ({ stored, rec, before, after }) => {
+    const o = after ?? before;
+    if (filter.actor !== undefined && rec.metadata.actor.name !== filter.actor) return;
+    if (filter.kind !== undefined && rec.event.kind !== filter.kind) return;
+    if (filter.namespace !== undefined && o?.metadata.namespace !== filter.namespace) return;
+    if (filter.since && stored.recordedAt < filter.since) return;
+    if (filter.until && stored.recordedAt > filter.until) return;
+    out.push({
+      stream: stored.stream,
+      position: stored.position,
+      revision: stored.revision,
+      time: stored.recordedAt,
+      type: stored.type,
+      actor: rec.metadata.actor.name,
+      eventId: stored.id,
+      ...(rec.metadata.causationId ? { causationId: rec.metadata.causationId } : {}),
+      changes: diff(before, after),
+    });
+    return out.length < limit;
+  });
+  return out;
+}
+
+export interface FoldStep {
+  readonly stored: StoredEvent;
+  readonly rec: Recorded<ObjectEvent>;
+  readonly before: KubeObject | undefined;
+  readonly after: KubeObject | undefined;
+}
+
+/**
+ * Walks the log from the start up to `to`, folding every object, and shows each decodable event
+ * with the object before and after it; `visit` returns false to stop.
+ */
+export async function walkLog(store: EventStore, to: bigint, visit: (step: FoldStep) => boolean | void): Promise<void> {
+  const objects = new Map<string, KubeObject | undefined>();
+  for (let at = 1n; at <= to; ) {
     const page = await store.readAll({ from: at, to, maxCount: 4096 });
     for (const stored of page) {
       const decoded = decodeEvent(stored);
       if (E.isLeft(decoded)) continue;
-      const rec = decoded.right;
       const before = objects.get(stored.stream);
-      const after = evolveObject(before, rec);
+      const after = evolveObject(before, decoded.right);
       objects.set(stored.stream, after);
-      const o = after ?? before;
-      if (filter.actor !== undefined && rec.metadata.actor.name !== filter.actor) continue;
-      if (filter.kind !== undefined && rec.event.kind !== filter.kind) continue;
-      if (filter.namespace !== undefined && o?.metadata.namespace !== filter.namespace) continue;
-      if (filter.since && stored.recordedAt < filter.since) continue;
-      if (filter.until && stored.recordedAt > filter.until) continue;
-      out.push({
-        stream: stored.stream,
-        position: stored.position,
-        revision: stored.revision,
-        time: stored.recordedAt,
-        type: stored.type,
-        actor: rec.metadata.actor.name,
-        eventId: stored.id,
-        ...(rec.metadata.causationId ? { causationId: rec.metadata.causationId } : {}),
-        changes: diff(before, after),
-      });
-      if (out.length >= limit) break;
+      if (visit({ stored, rec: decoded.right, before, after }) === false) return;
     }
-    if (page.length < 4096) break;
+    if (page.length < 4096) return;
     at = page[page.length - 1].position + 1n;
   }
-  return out;
 }
