@@ -7,12 +7,12 @@
  * serialised per quota and recorded as a QuotaCharged event.
  */
 import * as E from 'fp-ts/Either';
-import { KINDS, type KindSpec } from '../core/kinds';
+import type { KindSpec } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
 import { rejection, type Rejection } from '../core/rejection';
 import { aggregate, checkPodLimits, defaultPodResources } from '../core/admission/limitRanger';
 import { assignServiceAccount } from '../core/admission/serviceAccount';
-import { chargeAgainst, computeQuotaStatus, usageOf } from '../core/admission/quota';
+import { chargeAgainst, computeQuotaStatus, objectsInNamespace, usageOf } from '../core/admission/quota';
 import type { ClusterProjection } from '../projections';
 
 export const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
@@ -41,9 +41,6 @@ export function admitDelete(kind: KindSpec, name: string): Rejection | undefined
   return undefined;
 }
 
-const objectsIn = (projection: ClusterProjection, namespace: string) =>
-  KINDS.filter((k) => k.namespaced).flatMap((k) => projection.store(k.kind).list({ namespace }).map((s) => ({ kind: k.kind, plural: k.plural, group: k.group, object: s.object as KubeObject })));
-
 /**
  * The mutating and object-validating plugins for a new object: ServiceAccount and LimitRanger
  * for pods; a new ResourceQuota gets its status (hard, and used counted from the namespace).
@@ -63,7 +60,7 @@ export function admitNewObject(projection: ClusterProjection, kind: KindSpec, ob
     return E.right(pod);
   }
   if (kind.kind === 'ResourceQuota') {
-    return E.right({ ...object, status: computeQuotaStatus(object, objectsIn(projection, namespace)) });
+    return E.right({ ...object, status: computeQuotaStatus(object, objectsInNamespace(projection, namespace)) });
   }
   return E.right(object);
 }

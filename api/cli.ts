@@ -169,21 +169,33 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       await runRemote(opts.server, [new HollowKubelet({ name: opts.name, index: opts.index })], `hollow node ${opts.name}`);
     });
 
+  /** GET a replay endpoint of a running server; the body, or a clear error (exit 1). */
+  async function fetchReplay(server: string, pathAndQuery: string): Promise<string> {
+    let r: Response;
+    try {
+      r = await fetch(`${server}${pathAndQuery}`);
+    } catch (err) {
+      throw Object.assign(new Error(`cannot reach ${server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
+    }
+    const text = await r.text();
+    if (!r.ok) {
+      let message = `HTTP ${r.status}`;
+      try {
+        message = String((JSON.parse(text) as { message?: string }).message ?? message);
+      } catch {
+        /* not a Status */
+      }
+      throw Object.assign(new Error(message), { code: 'commander.replay' });
+    }
+    return text;
+  }
   /** Asks a running server's replay endpoints; a clear line and exit code 1 on any failure. */
   async function replayQuery(what: 'history' | 'why', kindName: string, name: string, opts: { namespace?: string; server: string; at?: string; output?: string }): Promise<void> {
     const kind = kindByName(kindName);
     if (!kind) throw new InvalidArgumentError(`no resource type "${kindName}"`);
     if (opts.at !== undefined && !/^\d{1,19}$/.test(opts.at)) throw new InvalidArgumentError(`--at takes a log position, not "${opts.at}"`);
     const ns = kind.namespaced ? `${opts.namespace ?? 'default'}/` : '';
-    const url = `${opts.server}/kronicle/v1/${what}/${kind.plural}/${ns}${encodeURIComponent(name)}${opts.at ? `?at=${opts.at}` : ''}`;
-    let r: Response;
-    try {
-      r = await fetch(url);
-    } catch (err) {
-      throw Object.assign(new Error(`cannot reach ${opts.server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
-    }
-    const body = (await r.json()) as Record<string, any>;
-    if (!r.ok) throw Object.assign(new Error(String(body.message ?? `HTTP ${r.status}`)), { code: 'commander.replay' });
+    const body = JSON.parse(await fetchReplay(opts.server, `/kronicle/v1/${what}/${kind.plural}/${ns}${encodeURIComponent(name)}${opts.at ? `?at=${opts.at}` : ''}`)) as Record<string, any>;
     if (opts.output === 'json') return out(JSON.stringify(body, null, 2));
     if (what === 'history') {
       for (const e of body.entries as any[]) {
@@ -202,14 +214,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   async function historyFile(action: 'export' | 'import', arg: string | undefined, opts: { server: string; out?: string; from?: string; to?: string; dataDir?: string; store?: string }): Promise<void> {
     if (action === 'export') {
       const q = new URLSearchParams({ ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) }).toString();
-      let r: Response;
-      try {
-        r = await fetch(`${opts.server}/kronicle/v1/export${q ? `?${q}` : ''}`);
-      } catch (err) {
-        throw Object.assign(new Error(`cannot reach ${opts.server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
-      }
-      const text = await r.text();
-      if (!r.ok) throw Object.assign(new Error(String((JSON.parse(text) as { message?: string }).message ?? `HTTP ${r.status}`)), { code: 'commander.replay' });
+      const text = await fetchReplay(opts.server, `/kronicle/v1/export${q ? `?${q}` : ''}`);
       if (opts.out) {
         fs.writeFileSync(opts.out, text);
         out(`kronicle: ${text.split('\n').filter(Boolean).length - 2} events written to ${opts.out}`);
@@ -235,26 +240,6 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     }
   }
 
-  /** GET a replay endpoint of a running server; the body, or a clear error (exit 1). */
-  async function fetchReplay(server: string, pathAndQuery: string): Promise<string> {
-    let r: Response;
-    try {
-      r = await fetch(`${server}${pathAndQuery}`);
-    } catch (err) {
-      throw Object.assign(new Error(`cannot reach ${server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
-    }
-    const text = await r.text();
-    if (!r.ok) {
-      let message = `HTTP ${r.status}`;
-      try {
-        message = String((JSON.parse(text) as { message?: string }).message ?? message);
-      } catch {
-        /* not a Status */
-      }
-      throw Object.assign(new Error(message), { code: 'commander.replay' });
-    }
-    return text;
-  }
   const position = (v: string) => {
     if (!/^\d{1,19}$/.test(v)) throw new InvalidArgumentError('a log position');
     return v;

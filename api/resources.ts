@@ -19,8 +19,7 @@ import { invalidStatus, rejectionStatus, send, sendStatus, statusBody } from './
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 import { table, wantsTable } from './tables';
 import { admitCreate, admitDelete, admitNewObject, quotaCharges, resourceOf, type QuotaCharge } from './admission';
-import { computeQuotaStatus } from '../core/admission/quota';
-import { KINDS } from '../core/kinds';
+import { computeQuotaStatus, objectsInNamespace } from '../core/admission/quota';
 import { applyDefaults } from '../core/objects/defaults';
 import { definitionOfKind, pruneUnknown, unknownFields } from '../core/objects/schema';
 import { apply as serverSideApply, defaultManager, recordUpdate, type Conflict } from '../core/objects/managedFields';
@@ -528,8 +527,7 @@ export class ResourceHandler {
   /** After a quota's spec changes, its status (hard, and used counted again), as the quota controller would. */
   private async refreshQuotaStatus(req: Request, quota: KubeObject): Promise<KubeObject> {
     const namespace = quota.metadata.namespace as string;
-    const objects = KINDS.filter((k) => k.namespaced).flatMap((k) => this.ctx.projection.store(k.kind).list({ namespace }).map((s) => ({ kind: k.kind, plural: k.plural, group: k.group, object: s.object as KubeObject })));
-    const status = computeQuotaStatus(quota, objects);
+    const status = computeQuotaStatus(quota, objectsInNamespace(this.ctx.projection, namespace));
     const r = await this.command(req, { kind: 'ResourceQuota', namespace, name: quota.metadata.name as string }, { type: 'UpdateStatus', status });
     if (E.isLeft(r)) return quota;
     await this.ctx.projection.waitFor(r.right.position);

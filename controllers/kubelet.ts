@@ -18,7 +18,7 @@ import { rfc3339 } from '../core/json';
 import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
-import { conditionOf, isDeleting, isTerminal, nodeNameOf } from './pods';
+import { conditionOf, isDeleting, isTerminal, nodeNameOf, podsOnNode } from './pods';
 
 export const LEASE_RENEW_MS = 10_000;
 export const LEASE_DURATION_SECONDS = 40;
@@ -68,10 +68,7 @@ export class HollowKubelet implements Reconciler {
   }
 
   initialKeys(view: ClusterView): string[] {
-    const pods = view
-      .store('Pod')
-      .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: this.options.name }] })
-      .map((s) => keyOf('Pod', s.object.metadata.namespace, s.object.metadata.name as string));
+    const pods = podsOnNode(view, this.options.name).map((p) => keyOf('Pod', p.metadata.namespace, p.metadata.name as string));
     return [this.nodeKey, ...pods];
   }
 
@@ -80,11 +77,7 @@ export class HollowKubelet implements Reconciler {
     if (kind === 'Node') return this.reconcileNode(view.store('Node').get(undefined, name)?.object as KubeObject | undefined, now);
     const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
     if (!pod || nodeNameOf(pod) !== this.options.name) return nothing;
-    const others = view
-      .store('Pod')
-      .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: this.options.name }] }, false)
-      .map((s) => s.object as KubeObject)
-      .filter((p) => p.metadata.uid !== pod.metadata.uid);
+    const others = podsOnNode(view, this.options.name).filter((p) => p.metadata.uid !== pod.metadata.uid);
     return this.reconcilePod(pod, others, now);
   }
 

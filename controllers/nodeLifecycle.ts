@@ -7,10 +7,10 @@
  */
 import type { KubeObject } from '../core/objects/codecs';
 import { rfc3339 } from '../core/json';
-import type { ClusterView, Change } from '../projections';
+import type { Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Action, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
-import { conditionOf, isDeleting, isTerminal, nodeNameOf } from './pods';
+import { conditionOf, isDeleting, isTerminal, nodeNameOf, podsOnNode } from './pods';
 
 export interface NodeLifecycleOptions {
   /** How long a lease may go unrenewed before the node is Unknown (Kubernetes: 40 s). */
@@ -50,16 +50,10 @@ export function nodeLifecycle(options: NodeLifecycleOptions = {}): Reconciler {
       const node = view.store('Node').get(undefined, name)?.object as KubeObject | undefined;
       if (!node) return nothing;
       const lease = view.store('Lease').get('kube-node-lease', name)?.object as KubeObject | undefined;
-      return decideNode(node, lease, podsOn(view, name), now, grace, eviction, startedAt);
+      return decideNode(node, lease, podsOnNode(view, name), now, grace, eviction, startedAt);
     },
   };
 }
-
-const podsOn = (view: ClusterView, node: string): KubeObject[] =>
-  view
-    .store('Pod')
-    .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] })
-    .map((s) => s.object as KubeObject);
 
 export function decideNode(node: KubeObject, lease: KubeObject | undefined, pods: readonly KubeObject[], now: Date, grace: number, eviction: number, startedAt = 0): Decision {
   const name = node.metadata.name as string;

@@ -21,6 +21,13 @@ export const isNodeReady = (node: KubeObject): boolean => {
   return ready;
 };
 
+/** The pods bound to a node, through the projection's spec.nodeName index (unsorted). */
+export const podsOnNode = (view: { store(kind: string): { list(q: object, sorted?: boolean): ReadonlyArray<{ readonly object: unknown }> } }, node: string): KubeObject[] =>
+  view
+    .store('Pod')
+    .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] }, false)
+    .map((s) => s.object as KubeObject);
+
 export interface OwnerReference {
   apiVersion: string;
   kind: string;

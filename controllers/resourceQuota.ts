@@ -3,10 +3,9 @@
  * projections whenever something the quota counts changes in its namespace (the API's admission
  * charges creates as they happen; this gives back what deletions freed and repairs any drift).
  */
-import { KINDS } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
 import { deepEqual } from '../core/json';
-import { computeQuotaStatus } from '../core/admission/quota';
+import { computeQuotaStatus, objectsInNamespace } from '../core/admission/quota';
 import type { ClusterView, Change } from '../projections';
 import { keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
@@ -26,8 +25,7 @@ export const resourceQuotaController: Reconciler = {
     const { namespace, name } = parseKey(key);
     const quota = view.store('ResourceQuota').get(namespace, name)?.object as KubeObject | undefined;
     if (!quota || quota.metadata.deletionTimestamp) return nothing;
-    const objects = KINDS.filter((k) => k.namespaced).flatMap((k) => view.store(k.kind).list({ namespace }).map((s) => ({ kind: k.kind, plural: k.plural, group: k.group, object: s.object as KubeObject })));
-    const status = computeQuotaStatus(quota, objects);
+    const status = computeQuotaStatus(quota, objectsInNamespace(view, namespace as string));
     if (deepEqual(status, quota.status ?? {})) return nothing;
     return { actions: [{ verb: 'updateStatus', kind: 'ResourceQuota', namespace, name, body: { ...quota, status } }] };
   },

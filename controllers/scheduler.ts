@@ -12,7 +12,7 @@ import { compareQuantities, addQuantities, type Quantity } from '../core/quantit
 import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
-import { allocatableOf, conditionOf, controllerOf, isDeleting, isNodeReady, isTerminal, nodeNameOf, podRequests, sumRequests } from './pods';
+import { allocatableOf, conditionOf, controllerOf, isDeleting, isNodeReady, isTerminal, nodeNameOf, podRequests, podsOnNode, sumRequests } from './pods';
 import { rfc3339 } from '../core/json';
 
 const NAME = 'scheduler';
@@ -168,12 +168,6 @@ export function schedule(pod: KubeObject, nodes: readonly KubeObject[], podsOn: 
   return { actions: [{ verb: 'updateStatus', kind: 'Pod', namespace: ns, name, body: { ...pod, status: { ...((pod.status ?? {}) as object), conditions } }, event }] };
 }
 
-const podsOnNode = (view: ClusterView) => (node: string): KubeObject[] =>
-  view
-    .store('Pod')
-    .list({ fields: [{ field: 'spec.nodeName', operator: '=', value: node }] }, false)
-    .map((s) => s.object as KubeObject);
-
 const pendingKeys = (view: ClusterView): string[] =>
   view
     .store('Pod')
@@ -211,7 +205,7 @@ export function makeScheduler(): Reconciler {
     return nodesCache.nodes;
   };
   const podsOn = (view: ClusterView, self: string | undefined) => (node: string): KubeObject[] => {
-    const bound = podsOnNode(view)(node);
+    const bound = podsOnNode(view, node);
     const extra = assumedOn.get(node);
     if (!extra || extra.size === 0) return bound;
     const out = [...bound];

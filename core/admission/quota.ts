@@ -5,6 +5,7 @@
  * quota's own stream, so concurrent admissions in a namespace are serialised by that stream's
  * revision and each accepted charge is an event (QuotaCharged) that replay folds again.
  */
+import { KINDS } from '../kinds';
 import type { KubeObject } from '../objects/codecs';
 import { addQuantities, formatQuantity, mustParseQuantity, ZERO, type Quantity } from '../quantity';
 import { podTotals } from './limitRanger';
@@ -68,6 +69,16 @@ export function chargeAgainst(quota: KubeObject, kind: string, usage: Record<str
   const charge: Record<string, string> = {};
   for (const r of Object.keys(hard).sort()) if (usage[r]) charge[r] = formatQuantity(usage[r]);
   return { charge };
+}
+
+/** What quota counting reads: each kind's objects in a namespace (the projection, or a remote view). */
+export interface NamespacedObjects {
+  store(kind: string): { list(query: { namespace: string }, sorted?: boolean): ReadonlyArray<{ readonly object: unknown }> };
+}
+
+/** Every object of a namespace, with what usageOf needs to know of its kind. */
+export function objectsInNamespace(view: NamespacedObjects, namespace: string): Array<{ kind: string; plural: string; group: string; object: KubeObject }> {
+  return KINDS.filter((k) => k.namespaced).flatMap((k) => view.store(k.kind).list({ namespace }, false).map((s) => ({ kind: k.kind, plural: k.plural, group: k.group, object: s.object as KubeObject })));
 }
 
 export const hardOf = (quota: KubeObject): Record<string, string> =>

@@ -241,8 +241,11 @@ export function apply(definition: string, live: Json | undefined, applied: Json,
   const shape: Shape = { ref: definition };
   const config = withoutManagedFields(applied);
   const newSet = ownableFields(definition, config);
-  const entries = (live ? managedFieldsOf(live) : []).filter((e) => !(e.manager === manager && e.operation === 'Apply'));
-  const previous = live ? managedFieldsOf(live).find((e) => e.manager === manager && e.operation === 'Apply')?.fieldsV1 ?? {} : {};
+  const liveEntries = live ? managedFieldsOf(live) : [];
+  const isMine = (e: ManagedFieldsEntry) => e.manager === manager && e.operation === 'Apply';
+  const entries = liveEntries.filter((e) => !isMine(e));
+  const previousEntry = liveEntries.find(isMine);
+  const previous = previousEntry?.fieldsV1 ?? {};
   const conflicts: Conflict[] = [];
   const taken: string[][] = [];
   if (live) {
@@ -266,9 +269,8 @@ export function apply(definition: string, live: Json | undefined, applied: Json,
   const dropped = members(previous).filter((p) => !has(newSet, p) && !others.some((e) => has(e.fieldsV1, p)));
   for (const path of dropped.sort((a, b) => b.length - a.length)) deleteAt(merged, path);
   others = others.filter((e) => Object.keys(e.fieldsV1).length > 0);
-  const previousEntry = live ? managedFieldsOf(live).find((e) => e.manager === manager && e.operation === 'Apply') : undefined;
   if (live && previousEntry && taken.length === 0 && deepEqual(previous, newSet) && deepEqual(merged, withoutManagedFields(live))) {
-    return { object: merged, managedFields: managedFieldsOf(live), conflicts: [] };
+    return { object: merged, managedFields: liveEntries, conflicts: [] };
   }
   const entry: ManagedFieldsEntry = { manager, operation: 'Apply', apiVersion: apiVersionOf(applied, live), time: now, fieldsType: 'FieldsV1', fieldsV1: newSet };
   return { object: merged, managedFields: [...others, entry], conflicts: [] };

@@ -150,7 +150,7 @@ export function pruneUnknown(definition: string, value: unknown): unknown {
 }
 
 function pruneType(t: FieldType, value: unknown): unknown {
-  if ('ref' in t) return SCALAR_REFS[t.ref] ? value : pruneDefinitionValue(t.ref, value);
+  if ('ref' in t) return SCALAR_REFS[t.ref] ? value : pruneUnknown(t.ref, value);
   if (t.type === 'array' && Array.isArray(value)) {
     let changed = false;
     const items = value.map((v) => {
@@ -171,4 +171,3 @@ function pruneType(t: FieldType, value: unknown): unknown {
   return value;
 }
 
-const pruneDefinitionValue = (definition: string, value: unknown) => pruneUnknown(definition, value);
