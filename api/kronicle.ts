@@ -14,6 +14,7 @@ import { uuidV7Source } from '../core/ids';
 import { handleCommand, type IdSource } from '../core/shell';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection } from '../projections';
+import { Snapshotter, SNAPSHOT_SCHEMA, loadSnapshotAt } from '../projections/snapshot';
 import { createApiApp, listenInsecure } from './server';
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -38,6 +39,10 @@ export interface KronicleOptions {
   readonly leaderElection?: LeaderElectionOptions;
   /** Settings of the controllers (Kubernetes' defaults otherwise). */
   readonly controllerSettings?: ControllerSettings;
+  /** Called with the live projection once it is made, before the first event reaches it (recorders). */
+  readonly observeProjection?: (projection: ClusterProjection) => void;
+  /** Start from the latest snapshot and write snapshots as the log grows (default true). */
+  readonly snapshots?: boolean;
 }
 
 export interface RunningKronicle {
@@ -75,8 +80,26 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
   const clock = options.clock ?? (() => new Date());
   const log = options.log ?? (() => undefined);
   const ids = options.ids ?? uuidV7Source();
-  const projection = new ClusterProjection({ onDecodeError: (e) => log(`warning: ${e.message}`) });
-  await projection.foldRange(store, await store.headPosition());
+  const projectionOptions = { onDecodeError: (e: Error) => log(`warning: ${e.message}`) };
+  const head = await store.headPosition();
+  let projection = new ClusterProjection(projectionOptions);
+  let snapshotter: Snapshotter | undefined;
+  if (options.snapshots !== false && store.snapshots) {
+    // Start from the latest snapshot; one that cannot be read is ignored (the log is the truth).
+    try {
+      const dropped = await store.snapshots.dropSnapshotsExcept(SNAPSHOT_SCHEMA);
+      if (dropped > 0) log(`dropped ${dropped} snapshots of an older schema; they are rebuilt as the log grows`);
+      projection = (await loadSnapshotAt(store, head, projectionOptions)) ?? projection;
+    } catch (err) {
+      log(`warning: ignoring an unreadable snapshot: ${(err as Error).message}`);
+      projection = new ClusterProjection(projectionOptions);
+    }
+  }
+  options.observeProjection?.(projection);
+  await projection.foldRange(store, head);
+  if (options.snapshots !== false && store.snapshots) {
+    snapshotter = new Snapshotter(projection, store, { onError: (err) => log(`warning: snapshot not saved: ${(err as Error).message}`) });
+  }
   const live = projection.follow(store);
 
   for (const name of DEFAULT_NAMESPACES) {
@@ -139,6 +162,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
       await closed;
       clearTimeout(force);
       live.unsubscribe();
+      snapshotter?.stop();
     },
   };
 }

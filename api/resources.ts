@@ -87,6 +87,13 @@ function writeContextOf(req: Request, ids: IdSource): WriteContext {
   };
   const observed = header('x-kronicle-observed-position');
   const decided = header('x-kronicle-decided-at');
+  const decision = /^(\S+) ([0-9a-f]{16,64}) (\S+)$/.exec(header('x-kronicle-decision') ?? '');
+  let decisionKey: string | undefined;
+  try {
+    decisionKey = decision ? decodeURIComponent(decision[3]) : undefined;
+  } catch {
+    decisionKey = undefined;
+  }
   return {
     actor: actorOf(req),
     requestId: header('x-request-id') ?? ids.uuid(),
@@ -94,6 +101,7 @@ function writeContextOf(req: Request, ids: IdSource): WriteContext {
     ...(header('x-kronicle-correlation-id') ? { correlationId: header('x-kronicle-correlation-id') } : {}),
     ...(observed && /^\d+$/.test(observed) ? { observedPosition: observed } : {}),
     ...(decided && !Number.isNaN(Date.parse(decided)) ? { decidedAt: new Date(decided).toISOString() } : {}),
+    ...(decision && decisionKey !== undefined ? { decision: { controller: decision[1], digest: decision[2], key: decisionKey } } : {}),
   };
 }
 

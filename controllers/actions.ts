@@ -3,7 +3,9 @@
  * actions; the runtime performs them (controllers/client.ts), each carrying the controller's
  * identity and the cause of the decision.
  */
+import { createHash } from 'node:crypto';
 import type { KubeObject } from '../core/objects/codecs';
+import { canonicalJson } from '../projections/digest';
 
 /**
  * A core/v1 Event to record once the action succeeded (what `kubectl describe` shows).
@@ -51,3 +53,10 @@ export function parseKey(key: string): { kind: string; namespace?: string; name:
   const slash = rest.indexOf('/');
   return slash < 0 ? { kind, name: rest } : { kind, namespace: rest.slice(0, slash), name: rest.slice(slash + 1) };
 }
+
+/**
+ * A digest of what a decision does: every action, canonical JSON. Each write of a decision
+ * carries it (envelope `decision`), so a re-run of the decision with other code can tell whether
+ * it would have decided the same.
+ */
+export const decisionDigest = (actions: readonly Action[]): string => createHash('sha256').update(canonicalJson(actions)).digest('hex').slice(0, 32);

@@ -15,6 +15,8 @@ export interface Cause {
   readonly correlationId?: string;
   readonly observedPosition: bigint;
   readonly decidedAt: Date;
+  /** The decision the write carries out: reconciler, key and the digest of its actions. */
+  readonly decision?: { readonly controller: string; readonly key: string; readonly digest: string };
 }
 
 export class ApiError extends Error {
@@ -51,6 +53,7 @@ export class ApiClient {
     };
     if (cause.causationId) headers['x-kronicle-causation-id'] = cause.causationId;
     if (cause.correlationId) headers['x-kronicle-correlation-id'] = cause.correlationId;
+    if (cause.decision) headers['x-kronicle-decision'] = `${cause.decision.controller} ${cause.decision.digest} ${encodeURIComponent(cause.decision.key)}`;
     // Node frames no body for DELETE unless told its length.
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const r = await this.send(method, path, headers, body);

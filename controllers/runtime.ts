@@ -13,7 +13,7 @@ import type { ClusterView, Change } from '../projections';
 import type { EventStore } from '../core/store/port';
 import type { Clock } from './clock';
 import { WorkQueue, type Rank } from './queue';
-import { parseKey, type Action, type Decision, type EventNote } from './actions';
+import { decisionDigest, parseKey, type Action, type Decision, type EventNote } from './actions';
 import type { KubeObject } from '../core/objects/codecs';
 import { ApiError, type ApiClient, type Cause } from './client';
 
@@ -205,9 +205,10 @@ export class ControllerManager {
     if (decision.actions.length > 0) {
       const trigger = this.triggers.get(item) ?? (await this.lastEventOf(key));
       const actor = reconciler.actor ?? `system:controller:${reconciler.name}`;
+      const taken = { controller: reconciler.name, key, digest: decisionDigest(decision.actions) };
       for (const action of decision.actions) {
         this.stats.actions++;
-        const cause = { causationId: trigger?.eventId, correlationId: trigger?.correlationId, observedPosition, decidedAt: now };
+        const cause = { causationId: trigger?.eventId, correlationId: trigger?.correlationId, observedPosition, decidedAt: now, decision: taken };
         let answered: unknown;
         try {
           answered = await client.perform(action, actor, reconciler.name, cause);

@@ -61,12 +61,16 @@ export interface ProjectionOptions extends UpcastOptions {
 export class ClusterProjection implements ClusterView {
   private readonly stores = new Map<string, ObjectStore>(KINDS.map((k) => [k.kind, new ObjectStore(k.kind)]));
   private readonly changeSubject = new Subject<Change>();
+  private readonly appliedSubject = new Subject<Position>();
   private waiters: Array<{ position: Position; resolve: () => void }> = [];
   private _position: Position = 0n;
   private _decodeErrors = 0;
 
   /** Every change, in log order, emitted synchronously as events are applied. */
   readonly changes: Observable<Change> = this.changeSubject.asObservable();
+
+  /** The position of every event applied, changed an object or not, synchronously. */
+  readonly applied: Observable<Position> = this.appliedSubject.asObservable();
 
   constructor(private readonly options: ProjectionOptions = {}) {}
 
@@ -82,6 +86,28 @@ export class ClusterProjection implements ClusterView {
     const s = this.stores.get(kind);
     if (!s) throw new RangeError(`no projection for kind ${kind}`);
     return s;
+  }
+
+  /** Every object with its stream, by kind: the state as of `position`, captured by reference (objects are immutable). */
+  capture(): { position: Position; kinds: Array<[string, Array<[string, StoredObject]>]> } {
+    return { position: this._position, kinds: [...this.stores].map(([kind, s]) => [kind, [...s.entries()]]) };
+  }
+
+  /** Starts an empty projection from captured state (a snapshot's); the fold goes on from its position. */
+  restore(position: Position, kinds: Iterable<[string, Iterable<[string, StoredObject]>]>): void {
+    if (this._position !== 0n) throw new Error('restore needs an empty projection');
+    for (const [kind, entries] of kinds) {
+      const store = this.stores.get(kind);
+      if (store) for (const [stream, entry] of entries) store.put(stream, entry);
+    }
+    this._position = position;
+  }
+
+  /** The number of objects of every kind. */
+  get objectCount(): number {
+    let n = 0;
+    for (const s of this.stores.values()) n += s.size;
+    return n;
   }
 
   /** Object counts per kind. */
@@ -101,6 +127,7 @@ export class ClusterProjection implements ClusterView {
     }
     this.advance(stored.position);
     if (change) this.changeSubject.next(change);
+    if (this.appliedSubject.observed) this.appliedSubject.next(stored.position);
   }
 
   /** Applies a decoded event; returns the change (built only when someone is listening). */

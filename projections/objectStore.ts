@@ -83,6 +83,11 @@ export class ObjectStore {
     return this.objects.get(streamOf({ kind: this.kind, namespace, name }));
   }
 
+  /** Every object with its stream name, in no particular order. */
+  entries(): IterableIterator<[string, StoredObject]> {
+    return this.objects.entries();
+  }
+
   /** By the object's stream name, the key objects are held under. */
   getByStream(stream: string): StoredObject | undefined {
     return this.objects.get(stream);

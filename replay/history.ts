@@ -12,6 +12,7 @@ import type { Recorded } from '../core/events/envelope';
 import type { KubeObject } from '../core/objects/codecs';
 import type { EventStore, StoredEvent } from '../core/store/port';
 import { ClusterProjection } from '../projections';
+import { encodeSnapshot, loadSnapshotAt, snapshotDue } from '../projections/snapshot';
 import { KINDS } from '../core/kinds';
 
 export interface FieldChange {
@@ -143,13 +144,46 @@ async function findBackwards(store: EventStore, id: string, before: bigint): Pro
   return undefined;
 }
 
-/** The cluster as it was at `position` (inclusive), folded from the start of the log. */
-export async function stateAt(store: EventStore, position: bigint): Promise<ClusterProjection> {
+export interface StateOptions {
+  /** Start from the nearest snapshot at or before the position (default true). */
+  readonly snapshots?: boolean;
+  /** Save the snapshots that are due along the fold and missing (default: when snapshots are used). */
+  readonly fill?: boolean;
+  /** Write a snapshot after at least this many events (default SNAPSHOT_MIN_EVENTS, or more in a big cluster). */
+  readonly snapshotEvery?: number;
+  /** Called as the fold goes, for progress bars. */
+  readonly onProgress?: (position: bigint, to: bigint) => void;
+}
+
+/**
+ * The cluster as it was at `position` (inclusive): the nearest snapshot at or before it, then the
+ * events after the snapshot folded with the live server's fold. Without a snapshot, folded from
+ * the start of the log — and the snapshots due along the way are written, so the next question
+ * about this stretch of history is cheap.
+ */
+export async function stateAt(store: EventStore, position: bigint, options: StateOptions = {}): Promise<ClusterProjection> {
   const head = await store.headPosition();
   if (position > head) throw new ReplayError(`position ${position} is beyond the log's head (${head})`);
-  const view = new ClusterProjection();
-  await view.foldRange(store, position);
-  return view;
+  if (position < 0n) throw new ReplayError(`position ${position} is not a log position`);
+  const useSnapshots = options.snapshots !== false && store.snapshots !== undefined;
+  let view: ClusterProjection | undefined;
+  if (useSnapshots) view = await loadSnapshotAt(store, position).catch(() => undefined);
+  view ??= new ClusterProjection();
+  const fill = useSnapshots && options.fill !== false;
+  let since = 0;
+  for (;;) {
+    const page = await store.readAll({ from: view.position + 1n, to: position, maxCount: 4096 });
+    for (const e of page) {
+      view.apply(e);
+      since++;
+      if (fill && e.position < position && snapshotDue(since, view.objectCount, options.snapshotEvery)) {
+        await store.snapshots!.saveSnapshot(encodeSnapshot(view.capture()));
+        since = 0;
+      }
+    }
+    options.onProgress?.(view.position, position);
+    if (page.length < 4096) return view;
+  }
 }
 
 /** The last log position recorded at or before `time` (0 when the log starts later). */

@@ -11,6 +11,7 @@ import { deepEqual } from '../core/json';
 import { decodeEvent } from '../core/events/types';
 import type { EventStore, JsonObject, StoredEvent } from '../core/store/port';
 import { ClusterProjection } from '../projections';
+import { stateDigest } from '../projections/digest';
 import { KINDS } from '../core/kinds';
 import { diff, ReplayError, type FieldChange } from './history';
 
@@ -33,8 +34,12 @@ function objectsOf(view: ClusterProjection): Record<string, unknown> {
   return out;
 }
 
-/** Exports positions `from`…`to` (inclusive; the whole log by default) as NDJSON lines. */
-export async function exportHistory(store: EventStore, options: { from?: bigint; to?: bigint } = {}): Promise<string[]> {
+/**
+ * Exports positions `from`…`to` (inclusive; the whole log by default) as NDJSON lines. A recorder
+ * that watched the live server passes the state digest it saw after each event (`digests`):
+ * each event line then carries it, and a replay is checked against it position by position.
+ */
+export async function exportHistory(store: EventStore, options: { from?: bigint; to?: bigint; digests?: ReadonlyMap<bigint, string> } = {}): Promise<string[]> {
   const head = await store.headPosition();
   const from = options.from ?? 1n;
   const to = options.to ?? head;
@@ -46,7 +51,8 @@ export async function exportHistory(store: EventStore, options: { from?: bigint;
     for (const e of page) {
       view.apply(e);
       if (e.position >= from) {
-        lines.push(JSON.stringify({ id: e.id, type: e.type, stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), recordedAt: e.recordedAt.toISOString(), metadata: e.metadata, data: e.data }));
+        const stateDigest = options.digests?.get(e.position);
+        lines.push(JSON.stringify({ id: e.id, type: e.type, stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), recordedAt: e.recordedAt.toISOString(), metadata: e.metadata, data: e.data, ...(stateDigest ? { stateDigest } : {}) }));
       }
     }
     if (page.length < 4096) break;
@@ -59,6 +65,8 @@ export async function exportHistory(store: EventStore, options: { from?: bigint;
 interface Parsed {
   readonly header: Header;
   readonly events: StoredEvent[];
+  /** The live state digest recorded after each event, by position, where the recording has them. */
+  readonly digests: ReadonlyMap<bigint, string>;
   readonly final: { position: string; objects: Record<string, unknown> };
 }
 
@@ -78,13 +86,15 @@ export function parseHistory(text: string): Parsed {
   if (header.version !== HISTORY_VERSION) throw new ReplayError(`history format version ${header.version} is not one this Kronicle reads (${HISTORY_VERSION})`);
   const footer = parse(lines[lines.length - 1], lines.length) as { final?: Parsed['final'] };
   if (!footer.final) throw new ReplayError('the history has no final state (truncated?)');
+  const digests = new Map<bigint, string>();
   const events = lines.slice(1, -1).map((line, i) => {
     const e = parse(line, i + 2) as Record<string, unknown>;
-    if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.stream !== 'string' || typeof e.position !== 'string' || typeof e.revision !== 'string') throw new ReplayError(`line ${i + 2}: not an event`);
+    if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.stream !== 'string' || typeof e.position !== 'string' || typeof e.revision !== 'string' || !/^\d+$/.test(e.position) || !/^\d+$/.test(e.revision)) throw new ReplayError(`line ${i + 2}: not an event`);
+    if (typeof e.stateDigest === 'string') digests.set(BigInt(e.position), e.stateDigest);
     return { id: e.id, type: e.type, stream: e.stream, revision: BigInt(e.revision), position: BigInt(e.position), recordedAt: new Date(String(e.recordedAt)), data: e.data as JsonObject, metadata: e.metadata as JsonObject } as StoredEvent;
   });
   if (events.length !== header.events) throw new ReplayError(`the header announces ${header.events} events, the file has ${events.length}`);
-  return { header, events, final: footer.final };
+  return { header, events, digests, final: footer.final };
 }
 
 /** Appends a history's events to an empty store, stream revisions kept; positions are the store's. */
@@ -108,18 +118,25 @@ export interface ReplayMismatch {
  * objects that differ, each with its field changes (recorded → replayed). Positions are
  * compared by their order in the file, so resourceVersions match the recording.
  */
-export function checkReplay(text: string): { events: number; mismatches: ReplayMismatch[]; undecodable: string[] } {
-  const { events, final } = parseHistory(text);
+export function checkReplay(text: string): { events: number; mismatches: ReplayMismatch[]; undecodable: string[]; positionsChecked: number; positionMismatches: string[] } {
+  const { events, final, digests } = parseHistory(text);
   const view = new ClusterProjection();
   const undecodable: string[] = [];
+  const positionMismatches: string[] = [];
+  let positionsChecked = 0;
   for (const e of events) {
     if (E.isLeft(decodeEvent(e))) undecodable.push(`${e.position} ${e.type} ${e.id}`);
     view.apply(e);
+    const recorded = digests.get(e.position);
+    if (recorded !== undefined) {
+      positionsChecked++;
+      if (stateDigest(view) !== recorded) positionMismatches.push(`${e.position} ${e.type} ${e.stream}`);
+    }
   }
   const replayed = objectsOf(view);
   const mismatches: ReplayMismatch[] = [];
   for (const name of new Set([...Object.keys(final.objects), ...Object.keys(replayed)])) {
     if (!deepEqual(final.objects[name], replayed[name])) mismatches.push({ object: name, changes: diff(final.objects[name], replayed[name]) });
   }
-  return { events: events.length, mismatches, undecodable };
+  return { events: events.length, mismatches, undecodable, positionsChecked, positionMismatches };
 }

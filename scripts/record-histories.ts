@@ -11,6 +11,9 @@ import { startKronicle } from '../api/kronicle';
 import { MemoryEventStore } from '../core/store/memory';
 import { VirtualClock } from '../controllers/clock';
 import { exportHistory } from '../replay/historyFile';
+import { stateDigest } from '../projections/digest';
+import type { ClusterProjection } from '../projections';
+import type { Subscription } from 'rxjs';
 import { sequentialIds } from '../tests/support/ids';
 
 type Step = (call: (method: string, p: string, body?: unknown, type?: string) => Promise<void>, clock: VirtualClock, settle: () => Promise<void>) => Promise<void>;
@@ -39,9 +42,14 @@ const SCENARIOS: Record<string, Step> = {
 };
 
 async function record(name: string, step: Step): Promise<string[]> {
-  const store = new MemoryEventStore();
   const clock = new VirtualClock('2026-11-27T10:00:00Z');
-  const kronicle = await startKronicle({ store, port: 0, nodes: 3, ids: sequentialIds(3), clock: () => clock.now(), controllerClock: clock });
+  // The store records in virtual time too: a re-recording is identical, recorded times included.
+  const store = new MemoryEventStore({ clock: () => clock.now() });
+  // The live state after every event, as the server saw it: a replay is checked against each one.
+  const digests = new Map<bigint, string>();
+  const watching: Subscription[] = [];
+  const observeProjection = (live: ClusterProjection) => watching.push(live.applied.subscribe((position) => digests.set(position, stateDigest(live))));
+  const kronicle = await startKronicle({ store, port: 0, nodes: 3, ids: sequentialIds(3), clock: () => clock.now(), controllerClock: clock, observeProjection });
   const settle = () => kronicle.controllers!.idle();
   const call = async (method: string, p: string, body?: unknown, type = 'application/json') => {
     const r = await fetch(`${kronicle.url}${p}`, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': type } });
@@ -52,8 +60,9 @@ async function record(name: string, step: Step): Promise<string[]> {
   try {
     await settle();
     await step(call, clock, settle);
-    return await exportHistory(store);
+    return await exportHistory(store, { digests });
   } finally {
+    for (const w of watching) w.unsubscribe();
     await kronicle.close();
     await store.close();
   }

@@ -46,6 +46,12 @@ export const EventMetadata = t.intersection(
       observedPosition: DecimalString,
       /** For controller writes: the controller's clock when it decided (RFC 3339). */
       decidedAt: t.string,
+      /**
+       * For controller writes: which decision this write carries out — the reconciler, the key
+       * it reconciled, and a digest of every action it decided there — so a replay can re-run
+       * the decision with today's code and compare (`kronicle replay rerun`).
+       */
+      decision: t.type({ controller: t.string, key: t.string, digest: t.string }),
     }),
   ],
   'EventMetadata',

@@ -43,8 +43,18 @@ import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type Snapshot,
+  type SnapshotStore,
   type StoredEvent,
 } from './port';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Snapshots of projection state go to a system stream: every read and subscription of Kronicle's
+ * events skips system streams, so they never look like cluster events.
+ */
+export const SNAPSHOT_STREAM = '$kronicle-snapshots';
+
 
 export interface EsdbStoreOptions {
   readonly connectionString: string;
@@ -96,6 +106,40 @@ export class EsdbEventStore implements EventStore {
     } catch (err) {
       throw this.translate(err, stream, expected);
     }
+  }
+
+  readonly snapshots: SnapshotStore = {
+    saveSnapshot: async (s: Snapshot) => {
+      this.ensureOpen();
+      try {
+        await this.client.appendToStream(SNAPSHOT_STREAM, [
+          { id: randomUUID(), type: 'KronicleSnapshot', contentType: 'application/json' as const, data: { position: s.position.toString(), schema: s.schema, state: s.data } as never, metadata: {} as never },
+        ]);
+      } catch (err) {
+        throw this.translate(err, SNAPSHOT_STREAM);
+      }
+    },
+    loadSnapshot: async (position: Position, schema: number) => (await this.readSnapshots()).reverse().find((s) => s.schema === schema && s.position <= position),
+    snapshotPositions: async (schema: number) =>
+      (await this.readSnapshots()).filter((s) => s.schema === schema).map((s) => s.position).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    // A stream's events cannot be removed one by one: snapshots of another schema stay in the
+    // stream and are skipped when read.
+    dropSnapshotsExcept: async () => 0,
+  };
+
+  private async readSnapshots(): Promise<Snapshot[]> {
+    this.ensureOpen();
+    const out: Snapshot[] = [];
+    try {
+      for await (const resolved of this.client.readStream(SNAPSHOT_STREAM, { direction: FORWARDS, fromRevision: START, maxCount: 10_000 })) {
+        const d = resolved.event?.data as { position?: string; schema?: number; state?: string } | undefined;
+        if (d && typeof d.position === 'string' && typeof d.schema === 'number' && typeof d.state === 'string') out.push({ position: BigInt(d.position), schema: d.schema, data: d.state });
+      }
+    } catch (err) {
+      if ((err as { type?: string }).type === ErrorType.STREAM_NOT_FOUND) return [];
+      throw this.translate(err, SNAPSHOT_STREAM);
+    }
+    return out;
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly StoredEvent[]> {

@@ -25,6 +25,8 @@ import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type Snapshot,
+  type SnapshotStore,
   type StoredEvent,
 } from './port';
 
@@ -42,6 +44,26 @@ export class MemoryEventStore implements EventStore {
   private readonly clock: () => Date;
   private readonly maxEventBytes: number;
   private closed = false;
+  private readonly snapshotsByPosition = new Map<Position, Snapshot>();
+
+  readonly snapshots: SnapshotStore = {
+    saveSnapshot: async (s: Snapshot) => {
+      this.ensureOpen();
+      this.snapshotsByPosition.set(s.position, s);
+    },
+    loadSnapshot: async (position: Position, schema: number) => {
+      let best: Snapshot | undefined;
+      for (const s of this.snapshotsByPosition.values()) if (s.schema === schema && s.position <= position && (!best || s.position > best.position)) best = s;
+      return best;
+    },
+    snapshotPositions: async (schema: number) =>
+      [...this.snapshotsByPosition.values()].filter((s) => s.schema === schema).map((s) => s.position).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    dropSnapshotsExcept: async (schema: number) => {
+      let n = 0;
+      for (const [p, s] of this.snapshotsByPosition) if (s.schema !== schema && this.snapshotsByPosition.delete(p)) n++;
+      return n;
+    },
+  };
 
   constructor(options: MemoryStoreOptions = {}) {
     this.clock = options.clock ?? (() => new Date());

@@ -84,9 +84,32 @@ export interface ReadAllOptions {
 
 export const DEFAULT_READ_COUNT = 4096;
 
+/**
+ * A snapshot of projection state at a log position, stored beside the log (its format is the
+ * projections' business: here it is text). Snapshots are disposable: derived from the log,
+ * ignored when their schema is not the reader's, rebuilt when missing.
+ */
+export interface Snapshot {
+  readonly position: Position;
+  readonly schema: number;
+  readonly data: string;
+}
+
+export interface SnapshotStore {
+  saveSnapshot(snapshot: Snapshot): Promise<void>;
+  /** The latest snapshot of `schema` at or before `position`. */
+  loadSnapshot(position: Position, schema: number): Promise<Snapshot | undefined>;
+  /** Positions of the snapshots of `schema`, ascending. */
+  snapshotPositions(schema: number): Promise<Position[]>;
+  /** Removes every snapshot of another schema; returns how many. */
+  dropSnapshotsExcept(schema: number): Promise<number>;
+}
+
 export interface EventStore {
   /** A short name for messages: "memory", "sqlite:/path", "esdb://host:port". */
   readonly description: string;
+  /** Where snapshots of projection state are kept beside the log, when the store keeps them. */
+  readonly snapshots?: SnapshotStore;
   append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
   /** Events of one stream; an absent stream reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<readonly StoredEvent[]>;

@@ -48,9 +48,12 @@ import {
   type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type Snapshot,
+  type SnapshotStore,
   type StoredEvent,
 } from './port';
 import { configure, migrate } from './sqliteSchema';
+import { GENESIS_HASH, chainHash, type ChainedLog, type ChainedRow } from './chain';
 
 export { SQLITE_SCHEMA_VERSION } from './sqliteSchema';
 
@@ -71,9 +74,10 @@ export interface EventRow {
   recorded_at: bigint;
   data: string;
   metadata: string;
+  hash: string | null;
 }
 
-type RawRow = [bigint, string, string, bigint, string, bigint, string, string];
+type RawRow = [bigint, string, string, bigint, string, bigint, string, string, string | null];
 
 interface PendingAppend {
   readonly stream: string;
@@ -113,7 +117,7 @@ function translateOpenError(err: unknown, file: string): Error {
   return new StoreUnavailableError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
 }
 
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, ChainedLog {
   readonly description: string;
   private readonly clock: () => Date;
   private readonly maxEventBytes: number;
@@ -131,6 +135,8 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private idle: Array<() => void> = [];
   private walFd: number | undefined;
+  /** The last committed event: the tip of the hash chain. */
+  private tip: { position: Position; hash: string };
 
   private constructor(
     private readonly db: Database.Database,
@@ -142,6 +148,8 @@ export class SqliteEventStore implements EventStore {
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.stmt = prepare(db);
     this.durableHead = (this.stmt.head.get() as bigint | null) ?? 0n;
+    const last = this.stmt.tip.get() as { position: bigint; hash: string } | undefined;
+    this.tip = last ? { position: last.position, hash: last.hash } : { position: 0n, hash: GENESIS_HASH };
   }
 
   static async open(options: SqliteStoreOptions): Promise<SqliteEventStore> {
@@ -222,11 +230,12 @@ export class SqliteEventStore implements EventStore {
     const outcomes: Outcome[] = [];
     const touched = new Map<string, StreamInfo>();
     const recordedAt = BigInt(this.clock().getTime());
+    const tip = { ...this.tip };
     try {
       this.stmt.begin.run();
       for (const p of batch) {
         try {
-          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched) });
+          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched, tip) });
         } catch (err) {
           if (!(err instanceof StoreError)) throw err;
           outcomes.push({ ok: false, error: err });
@@ -244,21 +253,28 @@ export class SqliteEventStore implements EventStore {
       return [{ ok: false, error }];
     }
     for (const [name, info] of touched) this.remember(name, info);
+    this.tip = tip;
     return outcomes;
   }
 
-  private writeOne(p: PendingAppend, recordedAt: bigint, touched: Map<string, StreamInfo>): AppendResult {
+  private writeOne(p: PendingAppend, recordedAt: bigint, touched: Map<string, StreamInfo>, tip: { position: Position; hash: string }): AppendResult {
     const retry = resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
     if (retry) return retry;
     const info = touched.get(p.stream) ?? this.streamInfo(p.stream);
     if (!expectationHolds(p.expected, info.revision)) throw wrongExpectedVersion(p.stream, p.expected, info.revision);
     const streamId = info.id ?? BigInt(this.stmt.insertStream.run(p.stream).lastInsertRowid);
     let revision = info.revision;
-    let position = 0n;
     for (const e of p.events) {
       revision += 1n;
-      position = BigInt(this.stmt.insert.run(e.id, p.stream, streamId, revision, e.type, recordedAt, e.data, e.metadata).lastInsertRowid);
+      // Positions are assigned here, not by SQLite, so that each event's hash can cover its
+      // position and chain to the event before it in the same statement.
+      const row = { position: tip.position + 1n, id: e.id, stream: p.stream, revision, type: e.type, recordedAt, data: e.data, metadata: e.metadata };
+      const hash = chainHash(tip.hash, row);
+      this.stmt.insert.run(row.position, e.id, p.stream, streamId, revision, e.type, recordedAt, e.data, e.metadata, hash);
+      tip.position = row.position;
+      tip.hash = hash;
     }
+    const position = tip.position;
     touched.set(p.stream, { id: streamId, revision });
     return { nextExpectedRevision: revision, position };
   }
@@ -356,7 +372,7 @@ export class SqliteEventStore implements EventStore {
     for (;;) {
       const bound = to < this.durableHead ? to : this.durableHead;
       const page = this.stmt.page.all(from, bound, pageSize) as RawRow[];
-      for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recorded_at: r[5], data: r[6], metadata: r[7] };
+      for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recorded_at: r[5], data: r[6], metadata: r[7], hash: r[8] };
       if (page.length < pageSize) return;
       from = page[page.length - 1][0];
     }
@@ -365,6 +381,38 @@ export class SqliteEventStore implements EventStore {
   async headPosition(): Promise<Position> {
     this.ensureOpen();
     return this.durableHead;
+  }
+
+  /**
+   * Snapshots live in the same file, in their own table. They are written without an fsync of
+   * their own (they ride on the next append's): a snapshot lost to a crash is rebuilt.
+   */
+  readonly snapshots: SnapshotStore = {
+    saveSnapshot: async (s: Snapshot) => {
+      this.ensureOpen();
+      if (s.position > this.durableHead) throw new RangeError(`snapshot at ${s.position} is beyond the log's head (${this.durableHead})`);
+      this.stmt.saveSnapshot.run(s.position, s.schema, BigInt(this.clock().getTime()), Buffer.from(s.data));
+    },
+    loadSnapshot: async (position: Position, schema: number) => {
+      this.ensureOpen();
+      const row = this.stmt.loadSnapshot.get(position, schema) as { position: bigint; data: Buffer } | undefined;
+      return row ? { position: row.position, schema, data: row.data.toString('utf8') } : undefined;
+    },
+    snapshotPositions: async (schema: number) => {
+      this.ensureOpen();
+      return this.stmt.snapshotPositions.all(schema) as bigint[];
+    },
+    dropSnapshotsExcept: async (schema: number) => {
+      this.ensureOpen();
+      return Number(this.stmt.dropSnapshots.run(schema).changes);
+    },
+  };
+
+  /** The rows as stored, with their hashes, for `verify`. */
+  *chainedRows(after: Position): Generator<ChainedRow> {
+    for (const r of this.iterateRows(after)) {
+      yield { position: r.position, id: r.id, stream: r.stream, revision: r.revision, type: r.type, recordedAt: r.recorded_at, data: r.data, metadata: r.metadata, hash: r.hash };
+    }
   }
 
   subscribeAll(from: Position) {
@@ -401,7 +449,12 @@ export class SqliteEventStore implements EventStore {
 
 function prepare(db: Database.Database) {
   return {
-    insert: db.prepare('INSERT INTO events (id, stream, stream_id, revision, type, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    insert: db.prepare('INSERT INTO events (position, id, stream, stream_id, revision, type, recorded_at, data, metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    tip: db.prepare('SELECT position, hash FROM events ORDER BY position DESC LIMIT 1'),
+    saveSnapshot: db.prepare('INSERT OR REPLACE INTO snapshots (position, schema, created_at, data) VALUES (?, ?, ?, ?)'),
+    loadSnapshot: db.prepare('SELECT position, data FROM snapshots WHERE position <= ? AND schema = ? ORDER BY position DESC LIMIT 1'),
+    snapshotPositions: db.prepare('SELECT position FROM snapshots WHERE schema = ? ORDER BY position').pluck(),
+    dropSnapshots: db.prepare('DELETE FROM snapshots WHERE schema <> ?'),
     streamId: db.prepare('SELECT id FROM streams WHERE name = ?').pluck(),
     insertStream: db.prepare('INSERT INTO streams (name) VALUES (?)'),
     streamRevision: db.prepare('SELECT max(revision) FROM events WHERE stream_id = ?').pluck(),
@@ -411,7 +464,7 @@ function prepare(db: Database.Database) {
     rollback: db.prepare('ROLLBACK'),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
     after: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?'),
-    page: db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').raw(true),
+    page: db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').raw(true),
     forwards: db.prepare('SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?'),
     backwards: db.prepare('SELECT * FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?'),
     streamForwards: db.prepare(

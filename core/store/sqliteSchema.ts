@@ -3,9 +3,10 @@
  */
 import type Database from 'better-sqlite3';
 import { StoreIncompatibleError } from './errors';
+import { GENESIS_HASH, chainHash } from './chain';
 
 /** Bumped when the table layout changes; older files are migrated on open, newer ones refused. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 export const APPLICATION_ID = 0x4b524e4c; // "KRNL"
 
 /**
@@ -38,27 +39,54 @@ export function migrate(db: Database.Database, file: string): void {
   }
   if (version === SQLITE_SCHEMA_VERSION) return;
   db.transaction(() => {
-    // Version 0 -> 1: the initial layout. Later versions add steps here, each in this transaction.
-    // `streams` gives each stream a small integer id, so the per-stream index holds integers
-    // (cheap to insert at random) rather than names; `events.stream` keeps the name for reads.
-    db.exec(`
-      CREATE TABLE streams (
-        id   INTEGER PRIMARY KEY,
-        name TEXT    NOT NULL UNIQUE
-      );
-      CREATE TABLE events (
-        position    INTEGER PRIMARY KEY,
-        id          TEXT    NOT NULL UNIQUE,
-        stream      TEXT    NOT NULL,
-        stream_id   INTEGER NOT NULL REFERENCES streams (id),
-        revision    INTEGER NOT NULL,
-        type        TEXT    NOT NULL,
-        recorded_at INTEGER NOT NULL,
-        data        TEXT    NOT NULL,
-        metadata    TEXT    NOT NULL,
-        UNIQUE (stream_id, revision)
-      );
-    `);
+    if (version < 1) {
+      // The initial layout. `streams` gives each stream a small integer id, so the per-stream
+      // index holds integers (cheap to insert at random) rather than names; `events.stream`
+      // keeps the name for reads.
+      db.exec(`
+        CREATE TABLE streams (
+          id   INTEGER PRIMARY KEY,
+          name TEXT    NOT NULL UNIQUE
+        );
+        CREATE TABLE events (
+          position    INTEGER PRIMARY KEY,
+          id          TEXT    NOT NULL UNIQUE,
+          stream      TEXT    NOT NULL,
+          stream_id   INTEGER NOT NULL REFERENCES streams (id),
+          revision    INTEGER NOT NULL,
+          type        TEXT    NOT NULL,
+          recorded_at INTEGER NOT NULL,
+          data        TEXT    NOT NULL,
+          metadata    TEXT    NOT NULL,
+          UNIQUE (stream_id, revision)
+        );
+      `);
+    }
+    if (version < 2) {
+      // 1 -> 2: the hash chain (chain.ts), computed for the events already there; and the
+      // snapshots of projection state (disposable, rebuilt from the log when missing).
+      db.exec(`
+        ALTER TABLE events ADD COLUMN hash TEXT;
+        CREATE TABLE snapshots (
+          position   INTEGER PRIMARY KEY,
+          schema     INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          data       BLOB    NOT NULL
+        );
+      `);
+      const update = db.prepare('UPDATE events SET hash = ? WHERE position = ?');
+      const page = db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT 4096');
+      let previous = GENESIS_HASH;
+      for (let after = 0n; ; ) {
+        const rows = page.all(after) as Array<Record<string, never>>;
+        for (const r of rows) {
+          previous = chainHash(previous, { position: r.position, id: r.id, stream: r.stream, revision: r.revision, type: r.type, recordedAt: r.recorded_at, data: r.data, metadata: r.metadata });
+          update.run(previous, r.position);
+        }
+        if (rows.length < 4096) break;
+        after = rows[rows.length - 1].position;
+      }
+    }
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   })();

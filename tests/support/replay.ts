@@ -13,6 +13,7 @@ export async function expectReplayToMatch(file: string): Promise<void> {
   const result = checkReplay(fs.readFileSync(file, 'utf8'));
   const problems: string[] = [];
   for (const u of result.undecodable) problems.push(`  event ${u} no longer decodes`);
+  for (const p of result.positionMismatches.slice(0, 10)) problems.push(`  the state after event ${p} differs from the live state recorded there`);
   for (const m of result.mismatches) {
     problems.push(`  ${m.object}:`);
     for (const c of m.changes.slice(0, 20)) problems.push(`    ${c.op} ${c.path}: recorded ${JSON.stringify(c.from)} → replayed ${JSON.stringify(c.to)}`);

@@ -1,0 +1,130 @@
+/**
+ * The state at any position, with and without snapshots, equals the live state recorded at that
+ * position (the recordings carry the live state's digest after every event); snapshots are
+ * disposable (another schema's, or an unreadable one, is ignored); and the hash chain names the
+ * first event whose bytes were changed in the SQLite file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteEventStore } from '../core/store/sqlite';
+import { MemoryEventStore } from '../core/store/memory';
+import type { EventStore } from '../core/store/port';
+import { stateDigest } from '../projections/digest';
+import { SNAPSHOT_SCHEMA } from '../projections/snapshot';
+import { stateAt } from '../replay/history';
+import { checkReplay, importHistory, parseHistory } from '../replay/historyFile';
+import { verifyLog } from '../replay/verify';
+import { tempDir } from './support/tmp';
+
+const fixtures = path.join(__dirname, 'fixtures/histories');
+const read = (name: string) => fs.readFileSync(path.join(fixtures, `${name}.ndjson`), 'utf8');
+
+describe.each(['rc-scale', 'service-endpoints'])('state at every position of %s', (name) => {
+  const text = read(name);
+  const { digests, events } = parseHistory(text);
+
+  it('the recording has the live state after every event, and a plain fold matches each', () => {
+    const result = checkReplay(text);
+    expect(digests.size).toBe(events.length);
+    expect(result.positionsChecked).toBe(events.length);
+    expect(result.positionMismatches).toEqual([]);
+  });
+
+  it.each(['memory', 'sqlite'])('stateAt on %s, from snapshots and without, equals the live state at each position', async (kind) => {
+    const tmp = tempDir();
+    const store: EventStore = kind === 'memory' ? new MemoryEventStore() : await SqliteEventStore.open({ file: path.join(tmp.dir, 'k.db') });
+    try {
+      await importHistory(store, text);
+      const head = await store.headPosition();
+      // A fold over the whole log writes the snapshots that are due (here every 7 events, or as many as there are objects).
+      await stateAt(store, head, { snapshotEvery: 7 });
+      const snapshots = await store.snapshots!.snapshotPositions(SNAPSHOT_SCHEMA);
+      // Due every max(7, objects) events.
+      expect(snapshots.length).toBeGreaterThanOrEqual(2);
+      const differences: string[] = [];
+      for (const e of events) {
+        const withSnapshots = stateDigest(await stateAt(store, e.position, { fill: false }));
+        const fullFold = stateDigest(await stateAt(store, e.position, { snapshots: false }));
+        if (withSnapshots !== digests.get(e.position) || fullFold !== digests.get(e.position)) differences.push(`${e.position} ${e.type}`);
+      }
+      expect(differences).toEqual([]);
+    } finally {
+      await store.close();
+      tmp.remove();
+    }
+  });
+});
+
+describe('snapshots are disposable', () => {
+  it('ignores a snapshot of another schema and one that cannot be read, and drops the old ones', async () => {
+    const store = new MemoryEventStore();
+    const text = read('rc-scale');
+    const { digests } = parseHistory(text);
+    await importHistory(store, text);
+    await store.snapshots.saveSnapshot({ position: 40n, schema: SNAPSHOT_SCHEMA - 1, data: '{"position":"40","kinds":{}}' });
+    expect(stateDigest(await stateAt(store, 50n, { fill: false }))).toBe(digests.get(50n));
+    await store.snapshots.saveSnapshot({ position: 45n, schema: SNAPSHOT_SCHEMA, data: '{not json' });
+    expect(stateDigest(await stateAt(store, 50n, { fill: false }))).toBe(digests.get(50n));
+    expect(await store.snapshots.dropSnapshotsExcept(SNAPSHOT_SCHEMA)).toBe(1);
+    await store.close();
+  });
+});
+
+describe('tamper evidence', () => {
+  it('verifies an untouched log and names the first event whose bytes were changed in the file', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'k.db');
+    try {
+      let store = await SqliteEventStore.open({ file });
+      await importHistory(store, read('service-endpoints'));
+      const report = verifyLog(store);
+      expect(report.firstBreak).toBeUndefined();
+      expect(report.checked).toBe(Number(await store.headPosition()));
+      const target = (await store.readAll({ maxCount: 100 })).find((e) => e.type === 'ServiceCreated')!;
+      await store.close();
+
+      // One byte of the stored service's name, edited in the database file itself.
+      const bytes = fs.readFileSync(file);
+      const stored = JSON.stringify(target.data);
+      const at = bytes.indexOf(Buffer.from(stored));
+      expect(at).toBeGreaterThan(0);
+      bytes[at + stored.indexOf('"name":"my-service"') + 9] = 'M'.charCodeAt(0);
+      fs.writeFileSync(file, bytes);
+
+      store = await SqliteEventStore.open({ file });
+      const broken = verifyLog(store);
+      expect(broken.firstBreak).toMatchObject({ position: target.position, id: target.id, type: 'ServiceCreated' });
+      expect(broken.checked).toBe(Number(target.position) - 1);
+      await store.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('chains the events of a log written before the chain existed when it is opened', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'k.db');
+    try {
+      let store = await SqliteEventStore.open({ file });
+      await importHistory(store, read('rc-scale'));
+      await store.close();
+      // Back to the first layout: no hash column, no snapshots table, schema version 1.
+      const db = new Database(file);
+      db.exec('DROP TABLE snapshots; ALTER TABLE events DROP COLUMN hash');
+      db.pragma('user_version = 1');
+      db.close();
+      store = await SqliteEventStore.open({ file });
+      expect(verifyLog(store).firstBreak).toBeUndefined();
+      await store.append('Namespace-x', [{ id: '00000000-0000-4000-8000-00000000ffff', type: 'Noted', data: {}, metadata: {} }], 'any');
+      expect(verifyLog(store)).toMatchObject({ checked: Number(await store.headPosition()) });
+      await store.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('says which stores keep no chain', () => {
+    expect(() => verifyLog(new MemoryEventStore())).toThrow('memory keeps no hash chain to verify');
+  });
+});
