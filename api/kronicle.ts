@@ -39,6 +39,8 @@ export interface KronicleOptions {
   readonly leaderElection?: LeaderElectionOptions;
   /** Settings of the controllers (Kubernetes' defaults otherwise). */
   readonly controllerSettings?: ControllerSettings;
+  /** The controllers to run instead of today's standard set (a changed controller, in re-simulation). */
+  readonly reconcilers?: readonly Reconciler[];
   /** Called with the live projection once it is made, before the first event reaches it (recorders). */
   readonly observeProjection?: (projection: ClusterProjection) => void;
   /** Start from the latest snapshot and write snapshots as the log grows (default true). */
@@ -135,10 +137,10 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     if (options.leaderElection) {
       // Several servers on one store: the kubelets always run, the controllers only in the leader.
       controllers = manager(kubelets);
-      elected = new ElectedControllers(projection, api, clock, options.leaderElection, () => manager(standardReconcilers(options.controllerSettings)), log);
+      elected = new ElectedControllers(projection, api, clock, options.leaderElection, () => manager(options.reconcilers ? [...options.reconcilers] : standardReconcilers(options.controllerSettings)), log);
       elected.start();
     } else {
-      controllers = manager([...standardReconcilers(options.controllerSettings), ...kubelets]);
+      controllers = manager([...(options.reconcilers ?? standardReconcilers(options.controllerSettings)), ...kubelets]);
     }
     controllers.start();
   }

@@ -94,14 +94,31 @@ function writeContextOf(req: Request, ids: IdSource): WriteContext {
   } catch {
     decisionKey = undefined;
   }
+  const actor = actorOf(req);
   return {
-    actor: actorOf(req),
+    actor,
     requestId: header('x-request-id') ?? ids.uuid(),
+    ...(actor.kind === 'user' ? { request: requestRecord(req) } : {}),
     ...(header('x-kronicle-causation-id') ? { causationId: header('x-kronicle-causation-id') } : {}),
     ...(header('x-kronicle-correlation-id') ? { correlationId: header('x-kronicle-correlation-id') } : {}),
     ...(observed && /^\d+$/.test(observed) ? { observedPosition: observed } : {}),
     ...(decided && !Number.isNaN(Date.parse(decided)) ? { decidedAt: new Date(decided).toISOString() } : {}),
     ...(decision && decisionKey !== undefined ? { decision: { controller: decision[1], digest: decision[2], key: decisionKey } } : {}),
+  };
+}
+
+/** A user's request as it came, for the envelope (re-simulation sends it again). */
+function requestRecord(req: Request): NonNullable<WriteContext['request']> {
+  const contentType = req.get('content-type');
+  const raw = req.body as Buffer | undefined;
+  const binary = (contentType ?? '').includes('protobuf');
+  const xRequestId = req.get('x-request-id');
+  return {
+    method: req.method,
+    url: req.originalUrl,
+    ...(contentType ? { contentType } : {}),
+    ...(xRequestId ? { xRequestId } : {}),
+    ...(Buffer.isBuffer(raw) && raw.length > 0 ? (binary ? { body: raw.toString('base64'), encoding: 'base64' as const } : { body: raw.toString('utf8') }) : {}),
   };
 }
 

@@ -50,3 +50,17 @@ export function uuidV7Source(clock: () => number = Date.now, random: (n: number)
     },
   };
 }
+
+/**
+ * Deterministic UUIDs (v4-shaped) from a counter: simulations and tests, where a run must be
+ * reproducible id for id. `prefix` keeps the ids of separate sources apart.
+ */
+export function sequentialIds(prefix = 0): IdSource {
+  let n = 0;
+  return {
+    uuid: () => {
+      const hex = (prefix * 1_000_000 + ++n).toString(16).padStart(12, '0');
+      return `00000000-0000-4000-8000-${hex}`;
+    },
+  };
+}

@@ -18,6 +18,17 @@ import { diff, ReplayError, type FieldChange } from './history';
 export const HISTORY_FORMAT = 'kronicle-history';
 export const HISTORY_VERSION = 1;
 
+/**
+ * How a history recorded in the simulator was made — start time, id source, hollow nodes — so
+ * a re-simulation can set up the same control plane (api/simulation.ts).
+ */
+export interface SimulationInfo {
+  readonly start: string;
+  /** The seed of the sequential id source. */
+  readonly idSeed: number;
+  readonly nodes: number;
+}
+
 interface Header {
   format: string;
   version: number;
@@ -25,6 +36,7 @@ interface Header {
   from: string;
   to: string;
   events: number;
+  simulation?: SimulationInfo;
 }
 
 /** The objects of a projection by stream name, as plain JSON. */
@@ -39,7 +51,7 @@ function objectsOf(view: ClusterProjection): Record<string, unknown> {
  * that watched the live server passes the state digest it saw after each event (`digests`):
  * each event line then carries it, and a replay is checked against it position by position.
  */
-export async function exportHistory(store: EventStore, options: { from?: bigint; to?: bigint; digests?: ReadonlyMap<bigint, string> } = {}): Promise<string[]> {
+export async function exportHistory(store: EventStore, options: { from?: bigint; to?: bigint; digests?: ReadonlyMap<bigint, string>; simulation?: SimulationInfo; exportedAt?: Date } = {}): Promise<string[]> {
   const head = await store.headPosition();
   const from = options.from ?? 1n;
   const to = options.to ?? head;
@@ -58,11 +70,19 @@ export async function exportHistory(store: EventStore, options: { from?: bigint;
     if (page.length < 4096) break;
     at = page[page.length - 1].position + 1n;
   }
-  const header: Header = { format: HISTORY_FORMAT, version: HISTORY_VERSION, exportedAt: new Date().toISOString(), from: from.toString(), to: to.toString(), events: lines.length };
+  const header: Header = {
+    format: HISTORY_FORMAT,
+    version: HISTORY_VERSION,
+    exportedAt: (options.exportedAt ?? new Date()).toISOString(),
+    from: from.toString(),
+    to: to.toString(),
+    events: lines.length,
+    ...(options.simulation ? { simulation: options.simulation } : {}),
+  };
   return [JSON.stringify(header), ...lines, JSON.stringify({ final: { position: to.toString(), objects: objectsOf(view) } })];
 }
 
-interface Parsed {
+export interface Parsed {
   readonly header: Header;
   readonly events: StoredEvent[];
   /** The live state digest recorded after each event, by position, where the recording has them. */

@@ -52,6 +52,16 @@ export const EventMetadata = t.intersection(
        * the decision with today's code and compare (`kronicle replay rerun`).
        */
       decision: t.type({ controller: t.string, key: t.string, digest: t.string }),
+      /**
+       * For a user's write (an input from outside the control plane): the request as it came —
+       * method, URL, content type and body (UTF-8, or base64 for binary bodies) — so a
+       * re-simulation can send it again to today's code.
+       */
+      request: t.intersection([
+        t.type({ method: t.string, url: t.string }),
+        /** `xRequestId`: the X-Request-Id the client sent (absent: the server made the request id). */
+        t.partial({ contentType: t.string, body: t.string, encoding: t.literal('base64'), xRequestId: t.string }),
+      ]),
     }),
   ],
   'EventMetadata',
