@@ -5,13 +5,12 @@
  *   kronicle status [--data-dir ./data] [--store …]
  *   kronicle controllers --server URL [--nodes N]     the controllers and scheduler, through the API
  *   kronicle node --server URL --name NAME [--index I] one hollow node, through the API
- *   kronicle history KIND NAME [-n NS] [--server URL] [-o json]   every change to one object
+ *   kronicle replay state|history|why|diff|changes|rerun|explain|resimulate|verify …
+ *           [--server URL | --data-dir DIR | --store esdb://…] [-o table|json|yaml]   (replayCli.ts)
+ *   kronicle history|why|diff|changes …   the same as `kronicle replay history|why|diff|changes …`
  *   kronicle history export [--out FILE] [--from N] [--to N] [--server URL]   the log as a history file
  *   kronicle history import FILE [--data-dir DIR] [--store S]                 into an empty store
  *   kronicle audit [--from N] [--to N] [--out FILE] [--server URL]   audit.k8s.io/v1 events
- *   kronicle diff --from N --to M [--server URL] [-o json]           what changed between two points
- *   kronicle changes [--actor A] [--kind K] [-n NS] [--since T] [--until T]   who changed what, when
- *   kronicle why KIND NAME [-n NS] [--at POSITION] [--server URL] [-o json]   the chain of causes
  */
 import { Command, InvalidArgumentError } from 'commander';
 import * as path from 'node:path';
@@ -20,7 +19,8 @@ import { isStoreError, type EventStore } from '../core';
 import { ClusterProjection } from '../projections';
 import { startKronicle } from './kronicle';
 import { isLoopback } from './server';
-import { kindByName } from './replay';
+import { CliFailure, addReplayCommands, httpText, print, runReplay } from './replayCli';
+import { REPLAY_PREFIX } from './replayOps';
 import * as fs from 'node:fs';
 import { importHistory } from '../replay/historyFile';
 import { ReplayError } from '../replay/history';
@@ -169,52 +169,11 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       await runRemote(opts.server, [new HollowKubelet({ name: opts.name, index: opts.index })], `hollow node ${opts.name}`);
     });
 
-  /** GET a replay endpoint of a running server; the body, or a clear error (exit 1). */
-  async function fetchReplay(server: string, pathAndQuery: string): Promise<string> {
-    let r: Response;
-    try {
-      r = await fetch(`${server}${pathAndQuery}`);
-    } catch (err) {
-      throw Object.assign(new Error(`cannot reach ${server}: ${(err as Error).message}`), { code: 'commander.unreachable' });
-    }
-    const text = await r.text();
-    if (!r.ok) {
-      let message = `HTTP ${r.status}`;
-      try {
-        message = String((JSON.parse(text) as { message?: string }).message ?? message);
-      } catch {
-        /* not a Status */
-      }
-      throw Object.assign(new Error(message), { code: 'commander.replay' });
-    }
-    return text;
-  }
-  /** Asks a running server's replay endpoints; a clear line and exit code 1 on any failure. */
-  async function replayQuery(what: 'history' | 'why', kindName: string, name: string, opts: { namespace?: string; server: string; at?: string; output?: string }): Promise<void> {
-    const kind = kindByName(kindName);
-    if (!kind) throw new InvalidArgumentError(`no resource type "${kindName}"`);
-    if (opts.at !== undefined && !/^\d{1,19}$/.test(opts.at)) throw new InvalidArgumentError(`--at takes a log position, not "${opts.at}"`);
-    const ns = kind.namespaced ? `${opts.namespace ?? 'default'}/` : '';
-    const body = JSON.parse(await fetchReplay(opts.server, `/kronicle/v1/${what}/${kind.plural}/${ns}${encodeURIComponent(name)}${opts.at ? `?at=${opts.at}` : ''}`)) as Record<string, any>;
-    if (opts.output === 'json') return out(JSON.stringify(body, null, 2));
-    if (what === 'history') {
-      for (const e of body.entries as any[]) {
-        out(`${e.position.padStart(8)}  ${e.time}  ${e.type.padEnd(26)} ${e.actor}${e.causationId ? `  (caused by ${e.causationId})` : ''}`);
-        for (const c of e.changes as any[]) {
-          if (c.path === '/') out(`          ${c.op === 'add' ? 'created' : 'deleted'}`);
-          else out(`          ${c.op === 'add' ? '+' : c.op === 'remove' ? '-' : '~'} ${c.path}${c.op === 'remove' ? '' : ` = ${JSON.stringify(c.to)}`}`);
-        }
-      }
-    } else {
-      (body.chain as any[]).forEach((c, i) => out(`${i === 0 ? '   ' : '<- '}${c.position.padStart(8)}  ${c.time}  ${c.type.padEnd(26)} ${c.stream}  by ${c.actor}`));
-    }
-  }
-
   /** `kronicle history export|import …`: histories as files. */
   async function historyFile(action: 'export' | 'import', arg: string | undefined, opts: { server: string; out?: string; from?: string; to?: string; dataDir?: string; store?: string }): Promise<void> {
     if (action === 'export') {
       const q = new URLSearchParams({ ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) }).toString();
-      const text = await fetchReplay(opts.server, `/kronicle/v1/export${q ? `?${q}` : ''}`);
+      const text = await httpText(`${opts.server}${REPLAY_PREFIX}/export${q ? `?${q}` : ''}`);
       if (opts.out) {
         fs.writeFileSync(opts.out, text);
         out(`kronicle: ${text.split('\n').filter(Boolean).length - 2} events written to ${opts.out}`);
@@ -226,14 +185,14 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     try {
       text = fs.readFileSync(arg, 'utf8');
     } catch (err) {
-      throw Object.assign(new Error(`cannot read ${arg}: ${(err as Error).message}`), { code: 'commander.replay' });
+      throw new CliFailure(`cannot read ${arg}: ${(err as Error).message}`);
     }
     const store = await openStore(opts.store ?? 'sqlite', path.resolve(opts.dataDir ?? './data'));
     try {
       const n = await importHistory(store, text);
       out(`kronicle: ${n} events imported into ${store.description}`);
     } catch (err) {
-      if (err instanceof ReplayError) throw Object.assign(new Error(err.message), { code: 'commander.replay' });
+      if (err instanceof ReplayError) throw new CliFailure(err.message);
       throw err;
     } finally {
       await store.close();
@@ -254,79 +213,55 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     .option('--out <file>', 'write here (default: standard output)')
     .action(async (opts: { server: string; from?: string; to?: string; out?: string }) => {
       const q = new URLSearchParams({ ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) }).toString();
-      const text = await fetchReplay(opts.server, `/kronicle/v1/audit${q ? `?${q}` : ''}`);
+      const text = await httpText(`${opts.server}${REPLAY_PREFIX}/audit${q ? `?${q}` : ''}`);
       if (opts.out) fs.writeFileSync(opts.out, text);
       else process.stdout.write(text);
     });
 
+  let exitCode = 0;
+  const settings = {
+    sourceOptions: (c: Command) =>
+      c
+        .option('--server <url>', 'a running Kronicle (default: read the data directory here)', serverUrl)
+        .option('--data-dir <dir>', 'the data directory whose log to read', './data')
+        .option('--store <store>', 'sqlite (default), or an esdb:// connection string', storeSpec, 'sqlite'),
+    source: (o: Record<string, string | undefined>) => (o.server ? { server: o.server } : { dataDir: o.dataDir ?? './data', store: o.store ?? 'sqlite' }),
+    out,
+    done: (code: number) => void (exitCode = code),
+  };
+  const replay = program.command('replay').description('the replay debugger: state, history, why, diff, changes, rerun, explain, resimulate, verify');
+  addReplayCommands(replay, settings);
+  // The everyday questions at the top level too.
+  addReplayCommands(program, { ...settings, only: ['why', 'diff', 'changes'] });
   program
-    .command('diff')
-    .description('what changed in the cluster between two log positions')
-    .requiredOption('--from <position>', 'the earlier position', position)
-    .requiredOption('--to <position>', 'the later position', position)
-    .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
-    .option('-o, --output <format>', 'json for the raw answer')
-    .action(async (opts: { server: string; from: string; to: string; output?: string }) => {
-      const text = await fetchReplay(opts.server, `/kronicle/v1/diff?from=${opts.from}&to=${opts.to}`);
-      if (opts.output === 'json') return out(text);
-      for (const o of (JSON.parse(text) as { objects: Array<{ object: string; change: string; changes: Array<{ op: string; path: string; to?: unknown }> }> }).objects) {
-        out(`${o.change.padEnd(8)} ${o.object}`);
-        for (const c of o.changes) out(`           ${c.op === 'add' ? '+' : c.op === 'remove' ? '-' : '~'} ${c.path}${c.op === 'remove' ? '' : ` = ${JSON.stringify(c.to)}`}`);
-      }
+    .command('history <object> [name]')
+    .description('every change to one object (kind/name); or `history export|import` for history files')
+    .option('-n, --namespace <ns>', 'the namespace of a namespaced kind', 'default')
+    .option('--actor <name>', 'only changes by this actor')
+    .option('--since <time>', 'from this time')
+    .option('--until <time>', 'up to this time')
+    .option('--server <url>', 'a running Kronicle (default: read the data directory here)', serverUrl)
+    .option('--out <file>', 'history export: write the history file here (default: standard output)')
+    .option('--from <position>', 'history export: first position', position)
+    .option('--to <position>', 'history export: last position', position)
+    .option('--data-dir <dir>', 'the data directory (to read; history import: to import into)', './data')
+    .option('--store <store>', 'sqlite (default), or an esdb:// connection string', storeSpec, 'sqlite')
+    .option('-o, --output <format>', 'table (default), json or yaml')
+    .addHelpText('after', '\n  kronicle history export [--out FILE] [--from N] [--to N] --server URL   a range of the log as a history file\n  kronicle history import FILE [--data-dir DIR]                           into an empty store')
+    .action(async (object: string, name: string | undefined, opts: Record<string, string | undefined>) => {
+      if (object === 'export' || object === 'import') return historyFile(object, name, { server: opts.server ?? 'http://127.0.0.1:8080', ...opts });
+      const answer = await runReplay(settings.source(opts), 'history', { kind: object, name, namespace: opts.namespace, actor: opts.actor, since: opts.since, until: opts.until });
+      exitCode = print('history', answer, opts.output, out);
     });
-
-  program
-    .command('changes')
-    .description('who changed what, and when: changes across the cluster, filtered')
-    .option('--actor <name>', 'only writes by this actor (e.g. system:kube-scheduler)')
-    .option('--kind <kind>', 'only this kind')
-    .option('-n, --namespace <namespace>', 'only this namespace')
-    .option('--since <time>', 'from this time (RFC 3339)')
-    .option('--until <time>', 'up to this time (RFC 3339)')
-    .option('--limit <n>', 'at most this many', '1000')
-    .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
-    .option('-o, --output <format>', 'json for the raw answer')
-    .action(async (opts: { actor?: string; kind?: string; namespace?: string; since?: string; until?: string; limit: string; server: string; output?: string }) => {
-      const q = new URLSearchParams(Object.entries({ actor: opts.actor, kind: opts.kind, namespace: opts.namespace, since: opts.since, until: opts.until, limit: opts.limit }).filter(([, v]) => v !== undefined) as Array<[string, string]>).toString();
-      const text = await fetchReplay(opts.server, `/kronicle/v1/changes?${q}`);
-      if (opts.output === 'json') return out(text);
-      for (const e of (JSON.parse(text) as { entries: Array<{ position: string; time: string; type: string; stream: string; actor: string }> }).entries) {
-        out(`${e.position.padStart(8)}  ${e.time}  ${e.type.padEnd(26)} ${e.stream}  by ${e.actor}`);
-      }
-    });
-
-  for (const what of ['history', 'why'] as const) {
-    const cmd = program
-      .command(`${what} <kind> [name]`)
-      .description(what === 'history' ? 'every change to one object: when, by whom, caused by what, and what changed' : 'the chain of causes behind an object: the write that caused each event, back to the first')
-      .option('-n, --namespace <namespace>', 'the namespace of a namespaced kind', 'default')
-      .option('--server <url>', 'a running Kronicle', serverUrl, 'http://127.0.0.1:8080')
-      .option('-o, --output <format>', 'json for the raw answer');
-    if (what === 'why') cmd.option('--at <position>', 'as of this log position');
-    if (what === 'history') {
-      cmd
-        .option('--out <file>', 'history export: write the history file here (default: standard output)')
-        .option('--from <position>', 'history export: first position')
-        .option('--to <position>', 'history export: last position')
-        .option('--data-dir <dir>', 'history import: the data directory to import into', './data')
-        .option('--store <store>', 'history import: sqlite (default), or an esdb:// connection string', storeSpec, 'sqlite')
-        .addHelpText('after', '\n  kronicle history export [--out FILE] [--from N] [--to N]   a range of the log as a history file\n  kronicle history import FILE [--data-dir DIR]            into an empty store');
-    }
-    cmd.action(async (kind: string, name: string | undefined, opts: { namespace?: string; server: string; at?: string; output?: string; out?: string; from?: string; to?: string; dataDir?: string; store?: string }) => {
-      if (what === 'history' && (kind === 'export' || kind === 'import')) return historyFile(kind, name, opts);
-      if (!name) throw new InvalidArgumentError(`${what} takes a kind and a name`);
-      return replayQuery(what, kind, name, opts);
-    });
-  }
 
   try {
     await program.parseAsync(argv as string[]);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
-    if (code === 'commander.replay' || code === 'commander.unreachable') {
-      console.error(`kronicle: ${(err as Error).message}`);
-      return 1;
+    if (err instanceof CliFailure) {
+      console.error(`kronicle: ${err.message}`);
+      return err.exitCode;
     }
     if (code === 'commander.invalidArgument') {
       console.error(`kronicle: ${(err as Error).message}`);
@@ -339,5 +274,6 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     }
     throw err;
   }
-  return 0;
+  return exitCode;
 }
+

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { GROUPS, VERSION_INFO, apiResourceList, serveApi, serveApis } from './discovery';
 import { ResourceHandler, parseTarget, type ApiContext } from './resources';
 import { serveOpenApiDocument, serveOpenApiRoot } from './openapi';
-import { changesRoute, rangeRoute, replayRoute } from './replay';
+import { mountReplay } from './replay';
 import { sendStatus } from './status';
 
 /** Kubernetes' API server refuses request bodies over 3 MiB. */
@@ -24,20 +24,7 @@ export function createApiApp(ctx: ApiContext): express.Express {
   for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, (_req, res) => void res.type('text/plain').send('ok'));
   app.get('/openapi/v3', serveOpenApiRoot);
   app.get(/^\/openapi\/v3\/.+/, serveOpenApiDocument);
-  app.get('/kronicle/v1/log/:position', (req, res, next) => {
-    const raw = req.params.position;
-    if (!/^\d{1,19}$/.test(raw)) return sendStatus(res, 'BadRequest', `invalid log position "${raw}"`);
-    ctx.store
-      .readAll({ from: BigInt(raw), to: BigInt(raw), maxCount: 1 })
-      .then(([e]) => {
-        if (!e) return sendStatus(res, 'NotFound', `no event at position ${raw}`);
-        res.json({ id: e.id, type: e.type, stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), recordedAt: e.recordedAt.toISOString(), metadata: e.metadata, data: e.data });
-      })
-      .catch(next);
-  });
-  app.get(/^\/kronicle\/v1\/(history|why)\/(.+)$/, (req, res, next) => void replayRoute(ctx, req, res).catch(next));
-  app.get('/kronicle/v1/changes', (req, res, next) => void changesRoute(ctx, req, res).catch(next));
-  for (const what of ['export', 'audit', 'diff'] as const) app.get(`/kronicle/v1/${what}`, (req, res, next) => void rangeRoute(what, ctx, req, res).catch(next));
+  mountReplay(app, ctx);
   app.get('/api', serveApi);
   app.get('/apis', serveApis);
   app.get('/api/v1', (_req, res) => void res.json(apiResourceList('', 'v1')));
