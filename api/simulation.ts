@@ -13,7 +13,7 @@ import { sequentialIds } from '../core/ids';
 import { MemoryEventStore } from '../core/store/memory';
 import type { StoredEvent } from '../core/store/port';
 import type { Reconciler } from '../controllers/runtime';
-import { stateDigest } from '../projections/digest';
+import { DigestTracker } from '../projections/digest';
 import type { ClusterProjection } from '../projections';
 import { diff, ReplayError, type FieldChange } from '../replay/history';
 import { exportHistory, parseHistory, type SimulationInfo } from '../replay/historyFile';
@@ -46,7 +46,7 @@ export class Simulation {
     // The log records in virtual time too, so a re-run is identical, recorded times included.
     const store = new MemoryEventStore({ clock: () => clock.now() });
     const digests = new Map<bigint, string>();
-    const observeProjection = (live: ClusterProjection) => live.applied.subscribe((position) => digests.set(position, stateDigest(live)));
+    const observeProjection = (live: ClusterProjection) => new DigestTracker(live, (position, digest) => digests.set(position, digest));
     const kronicle = await startKronicle({
       store,
       port: 0,

@@ -3,7 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import type { KubeObject } from '../core/objects/codecs';
+import { GENESIS_HASH, chainHash } from '../core/store/chain';
+import { SqliteEventStore } from '../core/store/sqlite';
+import { encodeEvent } from '../core/events/types';
+import { uuidV7Source } from '../core/ids';
+import type { EventToAppend } from '../core/store/port';
+
+type BetterSqlite = Database.Database;
 
 export const tmpDir = (): { dir: string; remove: () => void } => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kronicle-bench-'));
@@ -59,44 +67,75 @@ export function report(title: string, rows: Array<[string, string]>): void {
 }
 
 /**
- * Writes a log of `pods` pods with `eventsPerPod` events each (a PodCreated, then PodUpdated
- * events carrying the full object, each about `bytes` of JSON) straight into a Kronicle SQLite
- * file, in large transactions: the layout and payloads the store writes, without the cost of a
- * million durable appends. Returns the number of events written.
+ * Writes events straight into a Kronicle SQLite file, in large transactions, with the positions,
+ * stream ids, revisions and hash chain the store itself would write: the layout and payloads of a
+ * real log, without the cost of a million durable appends.
  */
-export async function seedSqliteLog(file: string, pods: number, eventsPerPod: number, bytes = 1024): Promise<number> {
-  const { SqliteEventStore } = await import('../core/store/sqlite');
-  const { encodeEvent } = await import('../core/events/types');
-  const { uuidV7Source } = await import('../core/ids');
-  const { default: Database } = await import('better-sqlite3');
-  await (await SqliteEventStore.open({ file })).close();
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = OFF');
-  const ids = uuidV7Source();
-  const insertStream = db.prepare('INSERT INTO streams (name) VALUES (?)');
-  const insert = db.prepare('INSERT INTO events (id, stream, stream_id, revision, type, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-  const write = { actor: { kind: 'user' as const, name: 'bench' }, requestId: 'bench' };
-  const pod0 = Array.from({ length: pods }, (_, i) => syntheticPod(i, bytes));
-  let n = 0;
-  const streamIds: bigint[] = [];
-  db.transaction(() => {
-    for (let i = 0; i < pods; i++) {
-      const m = pod0[i].metadata;
-      streamIds.push(BigInt(insertStream.run(`Pod-${m.namespace}/${m.name}`).lastInsertRowid));
-    }
-  })();
-  for (let round = 0; round < eventsPerPod; round++) {
-    db.transaction(() => {
-      for (let i = 0; i < pods; i++) {
-        const base = pod0[i];
-        const object = round === 0 ? base : { ...base, status: { ...(base.status as object), message: `round ${round}`, observed: round } };
-        const e = encodeEvent({ type: round === 0 ? 'Created' : 'Updated', kind: 'Pod', object }, ids.uuid(), write);
-        insert.run(e.id, `Pod-${base.metadata.namespace}/${base.metadata.name}`, streamIds[i], round, e.type, Date.now(), JSON.stringify(e.data), JSON.stringify(e.metadata));
-        n++;
+export class SeedWriter {
+  private readonly streamIds = new Map<string, { id: bigint; revision: bigint }>();
+  private readonly pending: Array<[string, EventToAppend, number]> = [];
+  private tip = { position: 0n, hash: GENESIS_HASH };
+  written = 0;
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private constructor(private readonly db: BetterSqlite) {}
+
+  static async open(file: string): Promise<SeedWriter> {
+    await (await SqliteEventStore.open({ file })).close();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = OFF');
+    db.defaultSafeIntegers(true);
+    return new SeedWriter(db);
+  }
+
+  add(stream: string, event: EventToAppend, recordedAtMs: number): void {
+    this.pending.push([stream, event, recordedAtMs]);
+    if (this.pending.length >= 20_000) this.flush();
+  }
+
+  flush(): void {
+    const insertStream = this.db.prepare('INSERT INTO streams (name) VALUES (?)');
+    const insert = this.db.prepare('INSERT INTO events (position, id, stream, stream_id, revision, type, recorded_at, data, metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const [stream, e, at] of this.pending.splice(0)) {
+        let s = this.streamIds.get(stream);
+        if (!s) this.streamIds.set(stream, (s = { id: BigInt(insertStream.run(stream).lastInsertRowid), revision: -1n }));
+        s.revision++;
+        const row = { position: this.tip.position + 1n, id: e.id, stream, revision: s.revision, type: e.type, recordedAt: BigInt(at), data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) };
+        const hash = chainHash(this.tip.hash, row);
+        insert.run(row.position, row.id, stream, s.id, row.revision, row.type, row.recordedAt, row.data, row.metadata, hash);
+        this.tip = { position: row.position, hash };
+        this.written++;
       }
     })();
   }
-  db.close();
-  return n;
+
+  close(): number {
+    this.flush();
+    this.db.close();
+    return this.written;
+  }
+}
+
+/**
+ * Writes a log of `pods` pods with `eventsPerPod` events each (a PodCreated, then PodUpdated
+ * events carrying the full object, each about `bytes` of JSON). Returns the number of events.
+ */
+export async function seedSqliteLog(file: string, pods: number, eventsPerPod: number, bytes = 1024): Promise<number> {
+  const writer = await SeedWriter.open(file);
+  const ids = uuidV7Source();
+  const write = { actor: { kind: 'user' as const, name: 'bench' }, requestId: 'bench' };
+  const pod0 = Array.from({ length: pods }, (_, i) => syntheticPod(i, bytes));
+  for (let round = 0; round < eventsPerPod; round++) {
+    for (let i = 0; i < pods; i++) {
+      const base = pod0[i];
+      const object = round === 0 ? base : { ...base, status: { ...(base.status as object), message: `round ${round}`, observed: round } };
+      writer.add(`Pod-${base.metadata.namespace}/${base.metadata.name}`, encodeEvent({ type: round === 0 ? 'Created' : 'Updated', kind: 'Pod', object }, ids.uuid(), write), Date.now());
+    }
+  }
+  return writer.close();
 }
