@@ -113,12 +113,13 @@ function requestRecord(req: Request): NonNullable<WriteContext['request']> {
   const raw = req.body as Buffer | undefined;
   const binary = (contentType ?? '').includes('protobuf');
   const xRequestId = req.get('x-request-id');
+  const secret = /\/secrets(\/|$)/.test(req.path);
   return {
     method: req.method,
     url: req.originalUrl,
     ...(contentType ? { contentType } : {}),
     ...(xRequestId ? { xRequestId } : {}),
-    ...(Buffer.isBuffer(raw) && raw.length > 0 ? (binary ? { body: raw.toString('base64'), encoding: 'base64' as const } : { body: raw.toString('utf8') }) : {}),
+    ...(Buffer.isBuffer(raw) && raw.length > 0 ? (secret ? { redacted: true as const } : binary ? { body: raw.toString('base64'), encoding: 'base64' as const } : { body: raw.toString('utf8') }) : {}),
   };
 }
 

@@ -93,12 +93,20 @@ export class ClusterProjection implements ClusterView {
     return { position: this._position, kinds: [...this.stores].map(([kind, s]) => [kind, [...s.entries()]]) };
   }
 
-  /** Starts an empty projection from captured state (a snapshot's); the fold goes on from its position. */
-  restore(position: Position, kinds: Iterable<[string, Iterable<[string, StoredObject]>]>): void {
+  /**
+   * Starts an empty projection from captured state (a snapshot's); the fold goes on from its
+   * position. An entry given with its index stub is indexed by the stub, so its object can be
+   * parsed lazily (snapshot.ts).
+   */
+  restore(position: Position, kinds: Iterable<[string, Iterable<[string, StoredObject, KubeObject?]>]>): void {
     if (this._position !== 0n) throw new Error('restore needs an empty projection');
     for (const [kind, entries] of kinds) {
       const store = this.stores.get(kind);
-      if (store) for (const [stream, entry] of entries) store.put(stream, entry);
+      if (!store) continue;
+      for (const [stream, entry, stub] of entries) {
+        if (stub) store.putRestored(stream, entry, stub);
+        else store.put(stream, entry);
+      }
     }
     this._position = position;
   }

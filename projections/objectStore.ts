@@ -67,8 +67,29 @@ const keysAt = (index: Index | undefined, value: string): ReadonlySet<string> =>
 
 const EMPTY: ReadonlySet<string> = new Set();
 
+/**
+ * The values an object is indexed by, and nothing else: its name, namespace and labels and the
+ * INDEXED_FIELDS. An object restored from a snapshot is indexed by its stub and parsed only when
+ * someone reads it.
+ */
+export function indexStub(object: DeepReadonly<KubeObject>): KubeObject {
+  const stub: Record<string, unknown> = { metadata: { name: object.metadata.name, namespace: object.metadata.namespace, labels: object.metadata.labels } };
+  for (const field of INDEXED_FIELDS) {
+    const path = field.split('.');
+    let v: unknown = object;
+    for (const p of path) v = v === undefined || v === null ? undefined : (v as Record<string, unknown>)[p];
+    if (v === undefined || path[0] === 'metadata') continue;
+    let at = stub;
+    for (const p of path.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    at[path[path.length - 1]] = v;
+  }
+  return stub as unknown as KubeObject;
+}
+
 export class ObjectStore {
   private readonly objects = new Map<string, StoredObject>();
+  /** The index stubs of restored objects not replaced since (their objects may not be parsed yet). */
+  private readonly stubs = new Map<string, DeepReadonly<KubeObject>>();
   private readonly byNamespace: Index = new Map();
   private readonly byLabel = new Map<string, Index>();
   private readonly byField = new Map<string, Index>(INDEXED_FIELDS.map((f) => [f, new Map()]));
@@ -98,10 +119,19 @@ export class ObjectStore {
    * Objects are keyed by their stream name: the log already holds it as one flat string.
    */
   put(key: string, next: StoredObject | undefined): void {
-    const prev = this.objects.get(key);
+    const prev = this.stubs.get(key) ?? this.objects.get(key)?.object;
+    this.stubs.delete(key);
     if (next) this.objects.set(key, next);
     else this.objects.delete(key);
-    this.reindex(key, prev?.object, next?.object);
+    this.reindex(key, prev, next?.object);
+  }
+
+  /** Restores an object from a snapshot, indexed by its stub: its `object` may be parsed on first read. */
+  putRestored(key: string, entry: StoredObject, stub: KubeObject): void {
+    const prev = this.stubs.get(key) ?? this.objects.get(key)?.object;
+    this.objects.set(key, entry);
+    this.stubs.set(key, stub);
+    this.reindex(key, prev, stub);
   }
 
   /**
@@ -111,16 +141,20 @@ export class ObjectStore {
   list(query: ListQuery = {}, sorted = true): StoredObject[] {
     const keys = this.candidates(query);
     const out: StoredObject[] = [];
+    const byName: Array<[DeepReadonly<KubeObject>, StoredObject]> = [];
     for (const key of keys) {
       const s = this.objects.get(key);
       if (!s) continue;
-      const o = s.object as KubeObject;
+      // A restored object not yet read is matched by its stub (a field selector on an unindexed field reads it).
+      const stub = this.stubs.get(key);
+      const o = (stub ?? s.object) as KubeObject;
       if (query.namespace !== undefined && (o.metadata.namespace ?? '') !== query.namespace) continue;
       if (query.labels && !matchesLabels(query.labels, o.metadata.labels)) continue;
-      if (query.fields && !matchesFields(this.kind, query.fields, o)) continue;
-      out.push(s);
+      if (query.fields && !matchesFields(this.kind, query.fields, query.fields.every((f) => (INDEXED_FIELDS as readonly string[]).includes(f.field) || f.field === 'metadata.namespace') ? o : (s.object as KubeObject))) continue;
+      if (sorted) byName.push([o, s]);
+      else out.push(s);
     }
-    return sorted ? out.sort((a, b) => compareKeys(a.object as KubeObject, b.object as KubeObject)) : out;
+    return sorted ? byName.sort((a, b) => compareKeys(a[0] as KubeObject, b[0] as KubeObject)).map((x) => x[1]) : out;
   }
 
   /** The smallest index set that bounds the result, or every key. */

@@ -52,7 +52,16 @@ export async function auditEvents(store: EventStore, options: { from?: bigint; t
     const actor = rec.metadata.actor;
     const user = actor.impersonator ? { username: actor.impersonator } : { username: actor.name, ...(actor.groups ? { groups: actor.groups } : {}) };
     const { type: _t, kind: _k, ...payload } = rec.event as unknown as Record<string, unknown>;
-    const requestObject = 'object' in payload ? payload.object : payload;
+    // A user's request as it came, where the envelope kept it (JSON bodies); else the event's payload.
+    const request = rec.metadata.request;
+    let requestObject: unknown = 'object' in payload ? payload.object : payload;
+    if (request?.body !== undefined && request.encoding === undefined) {
+      try {
+        requestObject = JSON.parse(request.body);
+      } catch {
+        /* YAML or another text body: the payload stands in */
+      }
+    }
     const namespace = shown?.metadata.namespace;
     const name = shown?.metadata.name ?? '';
     const base = kind ? `${kind.group ? `/apis/${kind.group}/${kind.version}` : `/api/${kind.version}`}${namespace ? `/namespaces/${namespace}` : ''}/${kind.plural}` : '';
@@ -63,7 +72,7 @@ export async function auditEvents(store: EventStore, options: { from?: bigint; t
         level: 'RequestResponse',
         auditID: rec.metadata.requestId ?? rec.id,
         stage: 'ResponseComplete',
-        requestURI: `${base}${how.verb === 'create' && !how.subresource ? '' : `/${name}`}${how.subresource ? `/${how.subresource}` : ''}`,
+        requestURI: request?.url ?? `${base}${how.verb === 'create' && !how.subresource ? '' : `/${name}`}${how.subresource ? `/${how.subresource}` : ''}`,
         verb: how.verb,
         user,
         ...(actor.impersonator ? { impersonatedUser: { username: actor.name, ...(actor.groups ? { groups: actor.groups } : {}) } } : {}),

@@ -72,3 +72,35 @@ describe('EsdbEventStore availability', () => {
     await server.stop();
   });
 });
+
+describe('EsdbEventStore snapshots', () => {
+  it('keeps snapshots in a system stream that no read of the log shows, and stateAt uses them', async () => {
+    const { importHistory } = await import('../replay/historyFile');
+    const { stateAt } = await import('../replay/history');
+    const { stateDigest } = await import('../projections/digest');
+    const { SNAPSHOT_SCHEMA } = await import('../projections/snapshot');
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const server = new EsdbStandIn();
+    await server.start();
+    const store = new EsdbEventStore({ connectionString: server.connectionString });
+    try {
+      await importHistory(store, fs.readFileSync(path.join(__dirname, 'fixtures/histories/service-endpoints.ndjson'), 'utf8'));
+      const events = await store.readAll({ maxCount: 1000 });
+      const head = await store.headPosition();
+      const full = stateDigest(await stateAt(store, head, { snapshots: false }));
+      await stateAt(store, head, { snapshotEvery: 10 });
+      const positions = await store.snapshots.snapshotPositions(SNAPSHOT_SCHEMA);
+      expect(positions.length).toBeGreaterThan(0);
+      // The snapshots are not events of the log.
+      expect(await store.readAll({ maxCount: 1000 })).toHaveLength(events.length);
+      expect(await store.headPosition()).toBe(head);
+      expect(stateDigest(await stateAt(store, head, { fill: false }))).toBe(full);
+      const middle = events[Math.floor(events.length / 2)].position;
+      expect(stateDigest(await stateAt(store, middle, { fill: false }))).toBe(stateDigest(await stateAt(store, middle, { snapshots: false })));
+    } finally {
+      await store.close();
+      await server.stop();
+    }
+  });
+});

@@ -59,8 +59,11 @@ export const EventMetadata = t.intersection(
        */
       request: t.intersection([
         t.type({ method: t.string, url: t.string }),
-        /** `xRequestId`: the X-Request-Id the client sent (absent: the server made the request id). */
-        t.partial({ contentType: t.string, body: t.string, encoding: t.literal('base64'), xRequestId: t.string }),
+        /**
+         * `xRequestId`: the X-Request-Id the client sent (absent: the server made the request id).
+         * `redacted`: the body is not kept (a Secret's: its values never go into the log in clear).
+         */
+        t.partial({ contentType: t.string, body: t.string, encoding: t.literal('base64'), xRequestId: t.string, redacted: t.literal(true) }),
       ]),
     }),
   ],

@@ -24,6 +24,7 @@ import Database from 'better-sqlite3';
 import { Subject } from 'rxjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { StoreClosedError, StoreError, StoreIncompatibleError, StoreLockedError, StoreUnavailableError, InvalidEventError } from './errors';
 import {
   DEFAULT_MAX_EVENT_BYTES,
@@ -346,7 +347,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       options.direction === 'backwards'
         ? this.stmt.streamBackwards.all(stream, options.fromRevision ?? TOP, this.durableHead, max)
         : this.stmt.streamForwards.all(stream, options.fromRevision ?? 0n, this.durableHead, max);
-    return (rows as EventRow[]).map(toStored);
+    return (rows as RawRow[]).map(fromRaw);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<readonly StoredEvent[]> {
@@ -357,9 +358,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       options.direction === 'backwards'
         ? this.stmt.backwards.all(options.from === undefined ? this.durableHead + 1n : options.from, options.to ?? 0n, max)
         : this.stmt.forwards.all(options.from ?? 0n, bound(options.to), max);
-    return (rows as EventRow[])
-      .filter((r) => r.position <= this.durableHead)
-      .map(toStored);
+    return (rows as RawRow[]).filter((r) => r[0] <= this.durableHead).map(fromRaw);
   }
 
   /**
@@ -384,19 +383,21 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   }
 
   /**
-   * Snapshots live in the same file, in their own table. They are written without an fsync of
-   * their own (they ride on the next append's): a snapshot lost to a crash is rebuilt.
+   * Snapshots live in the same file, in their own table, deflated (fast level: consecutive
+   * objects share most of their keys, so a snapshot shrinks several times for a few milliseconds
+   * to inflate). They are written without an fsync of their own (they ride on the next append's):
+   * a snapshot lost to a crash is rebuilt.
    */
   readonly snapshots: SnapshotStore = {
     saveSnapshot: async (s: Snapshot) => {
       this.ensureOpen();
       if (s.position > this.durableHead) throw new RangeError(`snapshot at ${s.position} is beyond the log's head (${this.durableHead})`);
-      this.stmt.saveSnapshot.run(s.position, s.schema, BigInt(this.clock().getTime()), Buffer.from(s.data));
+      this.stmt.saveSnapshot.run(s.position, s.schema, BigInt(this.clock().getTime()), zlib.deflateRawSync(Buffer.from(s.data), { level: 1 }));
     },
     loadSnapshot: async (position: Position, schema: number) => {
       this.ensureOpen();
       const row = this.stmt.loadSnapshot.get(position, schema) as { position: bigint; data: Buffer } | undefined;
-      return row ? { position: row.position, schema, data: row.data.toString('utf8') } : undefined;
+      return row ? { position: row.position, schema, data: zlib.inflateRawSync(row.data).toString('utf8') } : undefined;
     },
     snapshotPositions: async (schema: number) => {
       this.ensureOpen();
@@ -420,7 +421,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       from,
       (after, limit) => {
         this.ensureOpen();
-        return (this.stmt.after.all(after, this.durableHead, limit) as EventRow[]).map(toStored);
+        return (this.stmt.after.all(after, this.durableHead, limit) as RawRow[]).map(fromRaw);
       },
       this.appended,
     );
@@ -447,6 +448,9 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   }
 }
 
+/** The columns reads return, in the order of RawRow (arrays are markedly cheaper to build than objects). */
+const READ_COLUMNS = 'position, id, stream, revision, type, recorded_at, data, metadata, hash';
+
 function prepare(db: Database.Database) {
   return {
     insert: db.prepare('INSERT INTO events (position, id, stream, stream_id, revision, type, recorded_at, data, metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -463,17 +467,21 @@ function prepare(db: Database.Database) {
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
-    after: db.prepare('SELECT * FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?'),
-    page: db.prepare('SELECT position, id, stream, revision, type, recorded_at, data, metadata, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?').raw(true),
-    forwards: db.prepare('SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?'),
-    backwards: db.prepare('SELECT * FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?'),
+    after: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
+    page: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
+    forwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
+    backwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?`).raw(true),
     streamForwards: db.prepare(
-      'SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? AND position <= ? ORDER BY revision LIMIT ?',
-    ),
+      `SELECT ${READ_COLUMNS} FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? AND position <= ? ORDER BY revision LIMIT ?`,
+    ).raw(true),
     streamBackwards: db.prepare(
-      'SELECT * FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision <= ? AND position <= ? ORDER BY revision DESC LIMIT ?',
-    ),
+      `SELECT ${READ_COLUMNS} FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision <= ? AND position <= ? ORDER BY revision DESC LIMIT ?`,
+    ).raw(true),
   };
+}
+
+function fromRaw(r: RawRow): StoredEvent {
+  return { id: r[1], type: r[4], stream: r[2], revision: r[3], position: r[0], recordedAt: new Date(Number(r[5])), data: JSON.parse(r[6]), metadata: parseMetadata(r[7]) };
 }
 
 export function toStored(row: EventRow): StoredEvent {
