@@ -80,7 +80,22 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     }, 0)
     .option('--no-controllers', 'do not run the controllers and the scheduler in this process')
     .option('--leader-elect', 'run the controllers only while holding the kube-system lease (several servers on one store)')
-    .action(async (opts: StoreOptions & { host: string; port: number; nodes: number; controllers: boolean; leaderElect?: boolean }) => {
+    .option('--secure-port <port>', 'the secure port (HTTPS: authentication and RBAC); 0 turns it off', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
+      return n;
+    }, 6443)
+    .option('--bind-address <address>', "the secure port's bind address", '127.0.0.1')
+    .option('--tls-cert-file <file>', 'the serving certificate (default: one made in <data-dir>/pki by a CA made there)')
+    .option('--tls-private-key-file <file>', "the serving certificate's key")
+    .option('--client-ca-file <file>', 'the CA whose client certificates authenticate (CN = user, O = groups; default: the generated CA)')
+    .option('--token-auth-file <file>', 'static tokens: CSV token,user,uid,"group1,group2"')
+    .option('--basic-auth-file <file>', 'basic auth: CSV password,user,uid,"group1,group2"')
+    .action(async (opts: StoreOptions & { host: string; port: number; nodes: number; controllers: boolean; leaderElect?: boolean; securePort: number; bindAddress: string; tlsCertFile?: string; tlsPrivateKeyFile?: string; clientCaFile?: string; tokenAuthFile?: string; basicAuthFile?: string }) => {
+      if ((opts.tlsCertFile === undefined) !== (opts.tlsPrivateKeyFile === undefined)) throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file go together');
+      for (const f of [opts.tlsCertFile, opts.tlsPrivateKeyFile, opts.clientCaFile, opts.tokenAuthFile, opts.basicAuthFile]) {
+        if (f !== undefined && !fs.existsSync(f)) throw new InvalidArgumentError(`no such file: ${f}`);
+      }
       if (!isLoopback(opts.host)) {
         throw new InvalidArgumentError(`the insecure port serves without authentication and binds only to loopback, not ${opts.host}`);
       }
@@ -96,9 +111,24 @@ export async function main(argv: readonly string[], out: (line: string) => void 
         controllers: opts.controllers,
         nodes: opts.nodes,
         ...(opts.leaderElect ? { leaderElection: { identity: `${os.hostname()}_${process.pid}` } } : {}),
+        ...(opts.securePort > 0
+          ? {
+              secure: {
+                host: opts.bindAddress,
+                port: opts.securePort,
+                pkiDir: path.resolve(opts.dataDir, 'pki'),
+                kubeconfigPath: path.resolve(opts.dataDir, 'kubeconfig-secure'),
+                ...(opts.tlsCertFile ? { certFile: opts.tlsCertFile, keyFile: opts.tlsPrivateKeyFile } : {}),
+                ...(opts.clientCaFile ? { clientCAFile: opts.clientCaFile } : {}),
+                ...(opts.tokenAuthFile ? { tokenAuthFile: opts.tokenAuthFile } : {}),
+                ...(opts.basicAuthFile ? { basicAuthFile: opts.basicAuthFile } : {}),
+              },
+            }
+          : {}),
       });
       report(store, kronicle.projection, elapsedMs(started), out);
       out(`kronicle: serving the Kubernetes API at ${kronicle.url} (insecure port, loopback only)`);
+      if (kronicle.secureUrl) out(`kronicle: and at ${kronicle.secureUrl} (secure port: TLS, authentication, RBAC); admin kubeconfig ${path.resolve(opts.dataDir, 'kubeconfig-secure')}`);
       if (kronicle.controllers) out(`kronicle: controllers and scheduler running; ${kronicle.kubelets.length} hollow node(s)${kronicle.kubelets.length ? `: ${kronicle.kubelets.map((k) => k.options.name).join(', ')}` : ''}`);
       out(`kronicle: kubeconfig written to ${kubeconfigPath}`);
       out(`kronicle: try   KUBECONFIG=${kubeconfigPath} kubectl get namespaces`);

@@ -29,9 +29,13 @@ function subresourcesOf(k: KindSpec): Subresource[] {
 
 const kindsOf = (group: string, version: string) => KINDS.filter((k) => k.group === group && k.version === version);
 
+/** Resources that are requests, not stored objects: create only (kubectl auth can-i). */
+const REVIEWS = [{ group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview' }];
+const reviewsOf = (group: string, version: string) => REVIEWS.filter((r) => r.group === group && r.version === version);
+
 /** The groups besides the legacy core group, with their versions. */
 export const GROUPS: ReadonlyArray<{ readonly group: string; readonly version: string }> = [
-  ...new Map(KINDS.filter((k) => k.group).map((k) => [k.group, { group: k.group, version: k.version }])).values(),
+  ...new Map([...KINDS.filter((k) => k.group), ...REVIEWS].map((k) => [k.group, { group: k.group, version: k.version }])).values(),
 ];
 
 export function apiResourceList(group: string, version: string) {
@@ -58,6 +62,7 @@ export function apiResourceList(group: string, version: string) {
     }
   }
   if (!group) resources.push({ name: 'bindings', singularName: 'binding', namespaced: true, kind: 'Binding', verbs: ['create'] });
+  for (const r of reviewsOf(group, version)) resources.push({ name: r.plural, singularName: r.singular, namespaced: false, kind: r.kind, verbs: ['create'] });
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
 }
 
@@ -65,7 +70,9 @@ function aggregatedVersion(group: string, version: string) {
   return {
     version,
     freshness: 'Current',
-    resources: kindsOf(group, version).map((k) => ({
+    resources: [
+      ...reviewsOf(group, version).map((r) => ({ resource: r.plural, responseKind: { group: r.group, version: r.version, kind: r.kind }, scope: 'Cluster', singularResource: r.singular, verbs: ['create'] })),
+      ...kindsOf(group, version).map((k) => ({
       resource: k.plural,
       responseKind: { group: k.group, version: k.version, kind: k.kind },
       scope: k.namespaced ? 'Namespaced' : 'Cluster',
@@ -79,6 +86,7 @@ function aggregatedVersion(group: string, version: string) {
         verbs: s.verbs,
       })),
     })),
+    ],
   };
 }
 

@@ -15,7 +15,12 @@ import { handleCommand, type IdSource } from '../core/shell';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection } from '../projections';
 import { Snapshotter, SNAPSHOT_SCHEMA, loadSnapshotAt } from '../projections/snapshot';
-import { createApiApp, listenInsecure } from './server';
+import { createApiApp, listenInsecure, listenSecure } from './server';
+import type * as https from 'node:https';
+import { ensurePki } from './auth/pki';
+import { Authenticator, parseCredentialFile } from './auth/authn';
+import { RbacAuthorizer } from './auth/rbac';
+import { bootstrapPolicy } from './auth/bootstrap';
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -43,17 +48,65 @@ export interface KronicleOptions {
   readonly reconcilers?: readonly Reconciler[];
   /** Called with the live projection once it is made, before the first event reaches it (recorders). */
   readonly observeProjection?: (projection: ClusterProjection) => void;
+  /** The secure port (HTTPS, authenticated, RBAC); none when undefined. */
+  readonly secure?: SecurePortOptions;
   /** Start from the latest snapshot and write snapshots as the log grows (default true). */
   readonly snapshots?: boolean;
 }
 
+export interface SecurePortOptions {
+  readonly host?: string;
+  /** 0: any free port. */
+  readonly port: number;
+  /** Where the generated CA and certificates live (made on first start, kept across restarts). */
+  readonly pkiDir: string;
+  /** A serving certificate and key of one's own, instead of the generated ones. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** The CA whose client certificates authenticate (default: the generated CA). */
+  readonly clientCAFile?: string;
+  readonly tokenAuthFile?: string;
+  readonly basicAuthFile?: string;
+  /** Where to write the kubeconfig of the secure port (the admin client certificate). */
+  readonly kubeconfigPath?: string;
+}
+
 export interface RunningKronicle {
   readonly url: string;
+  /** The secure port's URL, when it runs. */
+  readonly secureUrl?: string;
+  /** The CA that signed the secure port's certificate (PEM), when it runs. */
+  readonly caCert?: string;
   readonly projection: ClusterProjection;
   /** The in-process controller manager, when controllers run here. */
   readonly controllers?: ControllerManager;
   readonly kubelets: readonly HollowKubelet[];
   close(): Promise<void>;
+}
+
+/** A kubeconfig for the secure port: the CA to trust and the admin's client certificate, embedded. */
+export function secureKubeconfig(url: string, caCert: string, clientCert: string, clientKey: string, user = 'kronicle-admin'): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: kronicle-secure
+  cluster:
+    server: ${url}
+    certificate-authority-data: ${b64(caCert)}
+users:
+- name: ${user}
+  user:
+    client-certificate-data: ${b64(clientCert)}
+    client-key-data: ${b64(clientKey)}
+contexts:
+- name: kronicle-secure
+  context:
+    cluster: kronicle-secure
+    user: ${user}
+    namespace: default
+current-context: kronicle-secure
+`;
 }
 
 export function kubeconfigFor(url: string): string {
@@ -114,9 +167,40 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     if (E.isRight(r)) await projection.waitFor(r.right.position);
   }
 
+  // The bootstrap RBAC policy (roles and bindings of the built-in identities), once.
+  for (const object of bootstrapPolicy(standardReconcilers().map((r) => r.name))) {
+    const kind = object.kind as string;
+    if (projection.store(kind).get(undefined, object.metadata.name as string)) continue;
+    const r = await handleCommand(store, { kind, name: object.metadata.name as string }, { type: 'Create', object }, { now: clock(), ids, write: { actor: SYSTEM_ACTOR } });
+    if (E.isRight(r)) await projection.waitFor(r.right.position);
+  }
+
   const shutdown = new Subject<void>();
-  const app = createApiApp({ store, projection, ids, clock, shutdown });
+  const authorizer = new RbacAuthorizer(projection);
+  const app = createApiApp({ store, projection, ids, clock, shutdown, authorizer });
   const server: http.Server = await listenInsecure(app, options.host ?? '127.0.0.1', options.port ?? 8080);
+  let secureServer: https.Server | undefined;
+  let secureUrl: string | undefined;
+  let caCert: string | undefined;
+  if (options.secure) {
+    const s = options.secure;
+    const host = s.host ?? '127.0.0.1';
+    const pki = ensurePki(s.pkiDir, [...new Set([host, '127.0.0.1', 'localhost'])].filter((h) => h !== '0.0.0.0' && h !== '::'));
+    const read = (file: string | undefined, fallback: string) => (file ? fs.readFileSync(file, 'utf8') : fallback);
+    const tls = { cert: read(s.certFile, pki.serverCert), key: read(s.keyFile, pki.serverKey), clientCA: read(s.clientCAFile, pki.caCert) };
+    const authenticator = new Authenticator(
+      s.tokenAuthFile ? parseCredentialFile(fs.readFileSync(s.tokenAuthFile, 'utf8'), s.tokenAuthFile) : new Map(),
+      s.basicAuthFile ? parseCredentialFile(fs.readFileSync(s.basicAuthFile, 'utf8'), s.basicAuthFile) : new Map(),
+    );
+    secureServer = await listenSecure(app, host, s.port, tls, authenticator);
+    const a = secureServer.address() as AddressInfo;
+    secureUrl = `https://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+    caCert = s.certFile ? undefined : pki.caCert;
+    if (s.kubeconfigPath) {
+      fs.mkdirSync(path.dirname(s.kubeconfigPath), { recursive: true });
+      fs.writeFileSync(s.kubeconfigPath, secureKubeconfig(secureUrl, pki.caCert, pki.adminCert, pki.adminKey), { mode: 0o600 });
+    }
+  }
   const address = server.address() as AddressInfo;
   const url = `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
   if (options.kubeconfigPath) {
@@ -147,6 +231,8 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
 
   return {
     url,
+    ...(secureUrl ? { secureUrl } : {}),
+    ...(caCert ? { caCert } : {}),
     projection,
     controllers,
     kubelets,
@@ -158,9 +244,10 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
       // idle keep-alive connections go, and whatever is still open after a moment.
       shutdown.next();
       shutdown.complete();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 1000);
+      const servers: Array<http.Server | https.Server> = [server, ...(secureServer ? [secureServer] : [])];
+      const closed = Promise.all(servers.map((sv) => new Promise<void>((resolve) => sv.close(() => resolve()))));
+      for (const sv of servers) sv.closeIdleConnections();
+      const force = setTimeout(() => servers.forEach((sv) => sv.closeAllConnections()), 1000);
       await closed;
       clearTimeout(force);
       live.unsubscribe();

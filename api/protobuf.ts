@@ -85,10 +85,15 @@ const MESSAGES: Record<string, Record<number, Field>> = {
     21: f('loadBalancerClass', 'string'),
     22: f('internalTrafficPolicy', 'string'),
   },
+  SelfSubjectAccessReview: { 1: f('metadata', msg('ObjectMeta')), 2: f('spec', msg('SelfSubjectAccessReviewSpec')) },
+  SelfSubjectAccessReviewSpec: { 1: f('resourceAttributes', msg('ResourceAttributes')), 2: f('nonResourceAttributes', msg('NonResourceAttributes')) },
+  ResourceAttributes: { 1: f('namespace', 'string'), 2: f('verb', 'string'), 3: f('group', 'string'), 4: f('version', 'string'), 5: f('resource', 'string'), 6: f('subresource', 'string'), 7: f('name', 'string') },
+  NonResourceAttributes: { 1: f('path', 'string'), 2: f('verb', 'string') },
   ServicePort: { 1: f('name', 'string'), 2: f('protocol', 'string'), 3: f('port', 'int'), 4: f('targetPort', 'intOrString'), 5: f('nodePort', 'int'), 6: f('appProtocol', 'string') },
 };
 
-const KIND_MESSAGES: Record<string, string> = { Namespace: 'Namespace', Secret: 'Secret', ResourceQuota: 'ResourceQuota', ServiceAccount: 'ServiceAccount', Service: 'Service' };
+const KIND_MESSAGES: Record<string, string> = { Namespace: 'Namespace', Secret: 'Secret', ResourceQuota: 'ResourceQuota', ServiceAccount: 'ServiceAccount', Service: 'Service', SelfSubjectAccessReview: 'SelfSubjectAccessReview' };
+const API_VERSIONS: Record<string, string> = { SelfSubjectAccessReview: 'authorization.k8s.io/v1' };
 
 const ZERO_TIME = '1970-01-01T00:00:00Z';
 // A zero metav1.Time in Go is the year 1; protobuf carries it as seconds -62135596800.
@@ -269,6 +274,6 @@ export function decodeProtobufBody(body: Buffer): Record<string, unknown> {
     else unknown.skip(tag & 7);
   }
   const message = KIND_MESSAGES[kind];
-  if (!message || apiVersion !== 'v1') throw new ProtobufError(`${kind || 'this kind'} is accepted as JSON only`, true);
+  if (!message || apiVersion !== (API_VERSIONS[kind] ?? 'v1')) throw new ProtobufError(`${kind || 'this kind'} is accepted as JSON only`, true);
   return { apiVersion, kind, ...decodeMessage(message, raw ?? Buffer.alloc(0)) };
 }

@@ -26,6 +26,8 @@ import { apply as serverSideApply, defaultManager, recordUpdate, type Conflict }
 import { rfc3339 } from '../core/json';
 import { parse as parseYaml } from 'yaml';
 import { decodeProtobufBody, ProtobufError } from './protobuf';
+import type { RbacAuthorizer } from './auth/rbac';
+import { actorKindOf } from './auth/authn';
 
 export interface ApiContext {
   readonly store: EventStore;
@@ -34,6 +36,8 @@ export interface ApiContext {
   readonly clock: () => Date;
   /** Emits once when the server shuts down: open watches end cleanly, and clients re-watch elsewhere. */
   readonly shutdown?: Observable<void>;
+  /** Authorizes authenticated requests (the secure port's); the insecure port is not authorized, as in Kubernetes. */
+  readonly authorizer?: RbacAuthorizer;
 }
 
 /** Where a request points: a kind, maybe a namespace, maybe a name and a subresource. */
@@ -62,21 +66,30 @@ export function parseTarget(group: string, segments: readonly string[]): Target 
   return { kind, name: b, subresource: c };
 }
 
-const UNSECURED: Actor = { kind: 'user', name: 'system:unsecured', groups: ['system:masters'], authMethod: 'insecure-port' };
+export const UNSECURED: Actor = { kind: 'user', name: 'system:unsecured', groups: ['system:masters'], authMethod: 'insecure-port' };
 
 /**
  * Who is writing: the authenticated identity (the insecure port's is system:unsecured, a member of
  * system:masters), or the identity it impersonates (Impersonate-User), recorded with both. The
  * controllers, scheduler and kubelets of `kronicle serve` write this way, as themselves.
  */
-function actorOf(req: Request): Actor {
+/**
+ * Who the request acts as: the authenticated identity, or — with Impersonate-User, which the
+ * authorization middleware has allowed (server.ts) — the impersonated one, recorded with its
+ * impersonator. The insecure port's system:unsecured may impersonate anyone.
+ */
+export function actorOf(req: Request): Actor {
   const authenticated = (req as Request & { actor?: Actor }).actor ?? UNSECURED;
   const as = req.get('impersonate-user');
-  if (!as || !authenticated.groups?.includes('system:masters')) return authenticated;
-  const kind = as.startsWith('system:node:') ? 'node' : as.startsWith('system:controller:') || as === 'system:kube-scheduler' || as === 'system:kube-controller-manager' ? 'controller' : 'user';
-  const groups = req.headers['impersonate-group'];
-  const groupList = (Array.isArray(groups) ? groups : groups ? [groups] : []).concat(kind === 'node' ? ['system:nodes'] : []);
+  if (!as) return authenticated;
+  const kind = actorKindOf(as);
+  const groupList = impersonatedGroups(req).concat(kind === 'node' ? ['system:nodes'] : []);
   return { kind, name: as, ...(groupList.length ? { groups: groupList } : {}), authMethod: authenticated.authMethod ?? 'insecure-port', impersonator: authenticated.name };
+}
+
+export function impersonatedGroups(req: Request): string[] {
+  const groups = req.headers['impersonate-group'];
+  return Array.isArray(groups) ? groups : groups ? [groups] : [];
 }
 
 /** The envelope of a request's events: actor, request id, and the cause a controller names. */

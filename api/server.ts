@@ -8,6 +8,10 @@ import { GROUPS, VERSION_INFO, apiResourceList, serveApi, serveApis } from './di
 import { ResourceHandler, parseTarget, type ApiContext } from './resources';
 import { serveOpenApiDocument, serveOpenApiRoot } from './openapi';
 import { mountReplay } from './replay';
+import { authorization, selfSubjectAccessReview } from './auth/middleware';
+import type { Authenticator } from './auth/authn';
+import * as https from 'node:https';
+import type { Actor } from '../core/events/envelope';
 import { sendStatus } from './status';
 
 /** Kubernetes' API server refuses request bodies over 3 MiB. */
@@ -19,6 +23,8 @@ export function createApiApp(ctx: ApiContext): express.Express {
   app.set('etag', false);
   // Bodies are read raw and parsed by the handlers: clients send JSON without a Content-Type.
   app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
+  app.use(authorization(ctx));
+  app.post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', selfSubjectAccessReview(ctx));
 
   app.get('/version', (_req, res) => void res.json(VERSION_INFO));
   for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, (_req, res) => void res.type('text/plain').send('ok'));
@@ -63,6 +69,37 @@ export function createApiApp(ctx: ApiContext): express.Express {
 }
 
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  /** The CA whose client certificates authenticate (x509). */
+  readonly clientCA: string;
+}
+
+/**
+ * Starts the secure port: HTTPS (TLS 1.2 or later), every request authenticated before the app
+ * sees it — a request nobody can be identified for gets 401, as anonymous requests do in a
+ * Kubernetes API server with anonymous authentication off.
+ */
+export async function listenSecure(app: express.Express, host: string, port: number, tls: TlsFiles, authenticator: Authenticator): Promise<https.Server> {
+  const server = https.createServer({ cert: tls.cert, key: tls.key, ca: tls.clientCA, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (req, res) => {
+    const actor = authenticator.authenticate(req);
+    if (!actor) {
+      // The body is not read: the connection closes after the answer, so it cannot be misread as the next request.
+      res.writeHead(401, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
+      return;
+    }
+    (req as http.IncomingMessage & { actor?: Actor }).actor = actor;
+    app(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
 
 /** Starts the insecure port, which only ever binds to a loopback address. */
 export async function listenInsecure(app: express.Express, host: string, port: number): Promise<http.Server> {

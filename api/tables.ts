@@ -165,7 +165,17 @@ const COLUMNS: Record<string, readonly Column[]> = {
     col('Name', (o) => o.metadata.name ?? '', 1),
   ],
   Lease: [NAME, col('Holder', (o) => o.spec?.holderIdentity ?? ''), AGE],
+  // pkg/printers/internalversion: roles show their creation time; bindings their role and subjects.
+  Role: [NAME, col('Created At', (o) => o.metadata.creationTimestamp ?? '', 0, 'date')],
+  ClusterRole: [NAME, col('Created At', (o) => o.metadata.creationTimestamp ?? '', 0, 'date')],
+  RoleBinding: bindingColumns(),
+  ClusterRoleBinding: bindingColumns(),
 };
+
+function bindingColumns() {
+  const subjects = (o: Obj, kind: string) => (o.subjects ?? []).filter((s: Obj) => s.kind === kind).map((s: Obj) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name)).join(', ');
+  return [NAME, col('Role', (o) => `${o.roleRef?.kind ?? ''}/${o.roleRef?.name ?? ''}`), AGE, col('Users', (o) => subjects(o, 'User'), 1), col('Groups', (o) => subjects(o, 'Group'), 1), col('ServiceAccounts', (o) => subjects(o, 'ServiceAccount'), 1)];
+}
 
 function quotaText(o: Obj, which: (key: string) => boolean): string {
   const hard: Record<string, string> = o.status?.hard ?? o.spec?.hard ?? {};

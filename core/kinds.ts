@@ -54,7 +54,18 @@ export const KINDS: readonly KindSpec[] = [
   spec({ ...core, kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true, shortNames: [], categories: [], hasStatus: false, nameRule: V.NAME_RULES.subdomain, codec: C.Secret, validateSpec: V.validateSecret }),
   spec({ ...core, kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], categories: [], hasStatus: false, nameRule: V.NAME_RULES.subdomain, codec: C.Event, validateSpec: V.validateEvent }),
   spec({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true, shortNames: [], categories: [], hasStatus: false, nameRule: V.NAME_RULES.subdomain, codec: C.Lease, validateSpec: V.validateLease }),
+  ...rbacKinds(),
 ];
+
+function rbacKinds(): KindSpec[] {
+  const rbac = { group: 'rbac.authorization.k8s.io', version: 'v1', shortNames: [], categories: [], hasStatus: false, nameRule: V.NAME_RULES.path };
+  return [
+    spec({ ...rbac, kind: 'Role', plural: 'roles', singular: 'role', namespaced: true, codec: C.Role, validateSpec: V.validateRole }),
+    spec({ ...rbac, kind: 'ClusterRole', plural: 'clusterroles', singular: 'clusterrole', namespaced: false, codec: C.ClusterRole, validateSpec: V.validateRole }),
+    spec({ ...rbac, kind: 'RoleBinding', plural: 'rolebindings', singular: 'rolebinding', namespaced: true, codec: C.RoleBinding, validateSpec: V.validateBinding(false) }),
+    spec({ ...rbac, kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', singular: 'clusterrolebinding', namespaced: false, codec: C.ClusterRoleBinding, validateSpec: V.validateBinding(true) }),
+  ];
+}
 
 const byKind = new Map(KINDS.map((k) => [k.kind, k]));
 const byResource = new Map(KINDS.map((k) => [`${k.group}/${k.plural}`, k]));

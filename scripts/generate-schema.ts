@@ -36,14 +36,25 @@ const ROOTS: Record<string, { group: string; version: string; kind: string }> = 
   V1Binding: { group: '', version: 'v1', kind: 'Binding' },
   V1Lease: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease' },
   V1Scale: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+  V1Role: { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role' },
+  V1ClusterRole: { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole' },
+  V1RoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding' },
+  V1ClusterRoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding' },
 };
 
 const META = new Set(['ObjectMeta', 'OwnerReference', 'ManagedFieldsEntry', 'LabelSelector', 'LabelSelectorRequirement', 'ListMeta', 'Time', 'MicroTime']);
-const GROUP_OF: Record<string, string> = { Lease: 'coordination.v1', LeaseSpec: 'coordination.v1', Scale: 'autoscaling.v1', ScaleSpec: 'autoscaling.v1', ScaleStatus: 'autoscaling.v1' };
+const GROUP_OF: Record<string, string> = {
+  Lease: 'coordination.v1',
+  LeaseSpec: 'coordination.v1',
+  Scale: 'autoscaling.v1',
+  ScaleSpec: 'autoscaling.v1',
+  ScaleStatus: 'autoscaling.v1',
+  ...Object.fromEntries(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'PolicyRule', 'Subject', 'RoleRef', 'AggregationRule'].map((k) => [k, 'rbac.v1'])),
+};
 
 /** client-node model name → the definition name Kubernetes' OpenAPI uses. */
 export function definitionName(model: string): string {
-  const short = model.replace(/^CoreV1/, '').replace(/^V1/, '');
+  const short = model.replace(/^CoreV1/, '').replace(/^RbacV1/, '').replace(/^V1/, '');
   if (META.has(short)) return `io.k8s.apimachinery.pkg.apis.meta.v1.${short}`;
   return `io.k8s.api.${GROUP_OF[short] ?? 'core.v1'}.${short}`;
 }

@@ -20,7 +20,7 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
 
   beforeAll(async () => {
     tmp = tempDir();
-    child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/fixtures/kronicleCli.ts', 'serve', '--store', 'memory', '--port', '0', '--nodes', '3', '--data-dir', tmp.dir], {
+    child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/fixtures/kronicleCli.ts', 'serve', '--store', 'memory', '--port', '0', '--secure-port', '0', '--nodes', '3', '--data-dir', tmp.dir], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -84,7 +84,8 @@ describe('the replay debugger from the command line, over HTTP and as a kubectl 
     expect(rerun.stdout).toMatch(/^\d+ decisions re-run: all decided as recorded$/m);
     expect(rerun.code).toBe(0);
     const beyond = await kronicle('replay', 'state', '--at', String(head + 1000n), '--server', server.url);
-    expect(beyond).toMatchObject({ code: 1, stderr: `kronicle: position ${head + 1000n} is beyond the log's head (${await store.headPosition()})\n` });
+    // (The head moves on as the hollow nodes renew their leases.)
+    expect(beyond).toMatchObject({ code: 1, stderr: expect.stringMatching(new RegExp(`^kronicle: position ${head + 1000n} is beyond the log's head \\(\\d+\\)\n$`)) });
   }, 60_000);
 
   it('runs as `kubectl replay` with the kubeconfig’s server', async () => {

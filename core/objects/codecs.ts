@@ -353,6 +353,26 @@ export const Lease = objectOf('Lease', {
   }),
 });
 
+/** rbac.authorization.k8s.io/v1: who may do what (issue 6). */
+export const PolicyRule = struct(
+  'PolicyRule',
+  { verbs: t.array(t.string) },
+  { apiGroups: t.array(t.string), resources: t.array(t.string), resourceNames: t.array(t.string), nonResourceURLs: t.array(t.string) },
+);
+export const Subject = struct('Subject', { kind: t.string, name: t.string }, { apiGroup: t.string, namespace: t.string });
+export const RoleRef = struct('RoleRef', { apiGroup: t.string, kind: t.string, name: t.string }, {});
+export const Role = objectOf('Role', { rules: t.union([t.array(PolicyRule), t.null]) });
+export const ClusterRole = objectOf('ClusterRole', {
+  rules: t.union([t.array(PolicyRule), t.null]),
+  aggregationRule: t.partial({ clusterRoleSelectors: t.array(t.record(t.string, t.unknown)) }),
+});
+const bindingOf = (name: string) => struct(name, { metadata: ObjectMeta, roleRef: RoleRef }, { apiVersion: t.string, kind: t.string, subjects: t.union([t.array(Subject), t.null]) });
+export const RoleBinding = bindingOf('RoleBinding');
+export const ClusterRoleBinding = bindingOf('ClusterRoleBinding');
+export type PolicyRule = t.TypeOf<typeof PolicyRule>;
+export type Subject = t.TypeOf<typeof Subject>;
+export type RoleBinding = t.TypeOf<typeof RoleBinding>;
+
 export type ObjectMeta = t.TypeOf<typeof ObjectMeta>;
 export type OwnerReference = t.TypeOf<typeof OwnerReference>;
 export type ObjectReference = t.TypeOf<typeof ObjectReference>;

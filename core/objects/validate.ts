@@ -24,6 +24,8 @@ import {
   type FieldError,
 } from '../validation';
 import type {
+  PolicyRule,
+  RoleBinding,
   Container,
   Endpoints,
   Event,
@@ -362,5 +364,44 @@ export const validateNamespace = (_ns: Namespace): FieldError[] => [];
 export const validateServiceAccount = (_sa: ServiceAccount): FieldError[] => [];
 
 /** Names: most kinds use DNS-1123 subdomains; these use labels. */
-export const NAME_RULES = { subdomain: dns1123Subdomain, label: dns1123Label, dns1035: dns1035Label } as const;
+export const NAME_RULES = { subdomain: dns1123Subdomain, label: dns1123Label, dns1035: dns1035Label, path: pathSegmentName } as const;
 
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+function validateRules(rules: readonly PolicyRule[] | null | undefined): FieldError[] {
+  const out: FieldError[] = [];
+  (rules ?? []).forEach((r, i) => {
+    if (r.verbs.length === 0) out.push(required(`rules[${i}].verbs`, 'verbs must contain at least one value'));
+    const urls = (r.nonResourceURLs ?? []).length > 0;
+    const resources = (r.resources ?? []).length > 0;
+    if (!urls && !resources) out.push(required(`rules[${i}].resources`, 'resource rules must supply at least one resource'));
+  });
+  return out;
+}
+
+export const validateRole = (r: { rules?: readonly PolicyRule[] | null }): FieldError[] => validateRules(r.rules);
+
+/** A binding names a role of its group, and subjects Kubernetes knows (User, Group, ServiceAccount). */
+export function validateBinding(cluster: boolean) {
+  return (b: RoleBinding): FieldError[] => {
+    const out: FieldError[] = [];
+    if (b.roleRef.apiGroup !== RBAC_GROUP) out.push(notSupported('roleRef.apiGroup', b.roleRef.apiGroup, [RBAC_GROUP]));
+    const kinds = cluster ? ['ClusterRole'] : ['Role', 'ClusterRole'];
+    if (!kinds.includes(b.roleRef.kind)) out.push(notSupported('roleRef.kind', b.roleRef.kind, kinds));
+    if (!b.roleRef.name) out.push(required('roleRef.name', 'roleRef.name is required'));
+    (b.subjects ?? []).forEach((s, i) => {
+      if (!['User', 'Group', 'ServiceAccount'].includes(s.kind)) out.push(notSupported(`subjects[${i}].kind`, s.kind, ['ServiceAccount', 'User', 'Group']));
+      if (!s.name) out.push(required(`subjects[${i}].name`, 'name is required'));
+      if (s.kind === 'ServiceAccount' && cluster && !s.namespace) out.push(required(`subjects[${i}].namespace`, 'namespace is required for a ServiceAccount'));
+    });
+    return out;
+  };
+}
+
+/** RBAC objects' names are path segments (system:controller:… is a valid role name). */
+function pathSegmentName(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  for (const c of ['/', '%']) if (name.includes(c)) return [`may not contain '${c}'`];
+  return [];
+}

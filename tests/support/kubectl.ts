@@ -14,9 +14,10 @@ export interface Kubectl {
   start(args: readonly string[]): { output: () => string; stop: () => Promise<void> };
 }
 
-export function kubectlFor(url: string, dir: string): Kubectl {
-  const kubeconfig = path.join(dir, 'kubeconfig');
-  fs.writeFileSync(kubeconfig, kubeconfigFor(url));
+/** kubectl with the insecure port's kubeconfig, or with `config` (a kubeconfig's text) written to `name` in `dir`. */
+export function kubectlFor(url: string, dir: string, config?: string, name = 'kubeconfig'): Kubectl {
+  const kubeconfig = path.join(dir, name);
+  fs.writeFileSync(kubeconfig, config ?? kubeconfigFor(url));
   const base = ['--kubeconfig', kubeconfig, '--cache-dir', path.join(dir, 'cache')];
   return {
     run(args, stdin) {
