@@ -33,7 +33,7 @@ export const garbageCollector: Reconciler = {
       // An owner went: its dependents (in its namespace) are checked.
       const uid = o.metadata.uid;
       return KINDS.filter((k) => k.namespaced || !o.metadata.namespace)
-        .flatMap((k) => view.store(k.kind).list(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}).map((s) => ({ k, obj: s.object as KubeObject })))
+        .flatMap((k) => view.store(k.kind).list(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}, false).map((s) => ({ k, obj: s.object as KubeObject })))
         .filter(({ obj }) => (obj.metadata.ownerReferences ?? []).some((r) => (r as { uid?: string }).uid === uid))
         .map(({ k, obj }) => keyOf(k.kind, obj.metadata.namespace, obj.metadata.name as string));
     }
