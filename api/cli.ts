@@ -30,6 +30,7 @@ import { ApiClient, ControllerManager, ElectedControllers, HollowKubelet, Remote
 interface StoreOptions {
   dataDir: string;
   store: string;
+  encryptionKeyFile?: string;
 }
 
 const storeSpec = (value: string): string => {
@@ -55,10 +56,11 @@ export async function main(argv: readonly string[], out: (line: string) => void 
   const withStore = (cmd: Command) =>
     cmd
       .option('--data-dir <dir>', 'data directory (the SQLite log, kubeconfig)', './data')
-      .option('--store <store>', 'sqlite (default), memory, or an esdb://host:2113?tls=false connection string', storeSpec, 'sqlite');
+      .option('--store <store>', 'sqlite (default), memory, or an esdb://host:2113?tls=false connection string', storeSpec, 'sqlite')
+      .option('--encryption-key-file <file>', 'the key Secrets are encrypted with at rest: an EncryptionConfiguration (aesgcm) or a base64 key (default: <data-dir>/encryption.key, made on first start)');
 
   withStore(program.command('status').description('print the log head position and object counts, then exit')).action(async (opts: StoreOptions) => {
-    const store = await openStore(opts.store, path.resolve(opts.dataDir));
+    const store = await openStore(opts.store, path.resolve(opts.dataDir), { ...(opts.encryptionKeyFile ? { encryptionKeyFile: opts.encryptionKeyFile } : {}) });
     const started = process.hrtime.bigint();
     const projection = new ClusterProjection({ onDecodeError: (e) => out(`warning: ${e.message}`) });
     await projection.foldRange(store, await store.headPosition());
@@ -99,7 +101,8 @@ export async function main(argv: readonly string[], out: (line: string) => void 
       if (!isLoopback(opts.host)) {
         throw new InvalidArgumentError(`the insecure port serves without authentication and binds only to loopback, not ${opts.host}`);
       }
-      const store = await openStore(opts.store, path.resolve(opts.dataDir));
+      fs.mkdirSync(path.resolve(opts.dataDir), { recursive: true });
+      const store = await openStore(opts.store, path.resolve(opts.dataDir), { createKey: true, ...(opts.encryptionKeyFile ? { encryptionKeyFile: opts.encryptionKeyFile } : {}) });
       const kubeconfigPath = path.resolve(opts.dataDir, 'kubeconfig');
       const started = process.hrtime.bigint();
       const kronicle = await startKronicle({
@@ -217,7 +220,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     } catch (err) {
       throw new CliFailure(`cannot read ${arg}: ${(err as Error).message}`);
     }
-    const store = await openStore(opts.store ?? 'sqlite', path.resolve(opts.dataDir ?? './data'));
+    const store = await openStore(opts.store ?? 'sqlite', path.resolve(opts.dataDir ?? './data'), { createKey: true });
     try {
       const n = await importHistory(store, text);
       out(`kronicle: ${n} events imported into ${store.description}`);

@@ -10,6 +10,7 @@ import { kindSpec } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
 import type { EventStore } from '../core/store/port';
 import { ReplayError, walkLog } from './history';
+import { redactSecret } from './redact';
 
 const VERBS: Record<string, { verb: string; subresource?: string; code?: number }> = {
   Created: { verb: 'create', code: 201 },
@@ -28,14 +29,6 @@ const VERBS: Record<string, { verb: string; subresource?: string; code?: number 
 };
 
 const micro = (d: Date) => d.toISOString().replace(/Z$/, '000Z');
-
-function redact(o: unknown): unknown {
-  if (typeof o !== 'object' || o === null) return o;
-  const x = o as KubeObject & { data?: Record<string, string>; stringData?: Record<string, string> };
-  if (x.kind !== 'Secret') return o;
-  const hide = (m?: Record<string, string>) => (m ? Object.fromEntries(Object.keys(m).map((k) => [k, '<redacted>'])) : undefined);
-  return { ...x, ...(x.data ? { data: hide(x.data) } : {}), ...(x.stringData ? { stringData: hide(x.stringData) } : {}) };
-}
 
 /** Positions `from`…`to` (inclusive) as audit events, one JSON line each. */
 export async function auditEvents(store: EventStore, options: { from?: bigint; to?: bigint } = {}): Promise<string[]> {
@@ -86,8 +79,8 @@ export async function auditEvents(store: EventStore, options: { from?: bigint; t
           ...(how.subresource ? { subresource: how.subresource } : {}),
         },
         responseStatus: { metadata: {}, code: how.code ?? 200 },
-        requestObject: redact(requestObject),
-        responseObject: redact(shown),
+        requestObject: redactSecret(requestObject),
+        responseObject: redactSecret(shown),
         requestReceivedTimestamp: micro(stored.recordedAt),
         stageTimestamp: micro(stored.recordedAt),
         annotations: {

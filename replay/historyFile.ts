@@ -14,6 +14,7 @@ import { ClusterProjection } from '../projections';
 import { stateDigest } from '../projections/digest';
 import { KINDS } from '../core/kinds';
 import { diff, ReplayError, type FieldChange } from './history';
+import { redactSecret } from './redact';
 
 export const HISTORY_FORMAT = 'kronicle-history';
 export const HISTORY_VERSION = 1;
@@ -51,7 +52,12 @@ function objectsOf(view: ClusterProjection): Record<string, unknown> {
  * that watched the live server passes the state digest it saw after each event (`digests`):
  * each event line then carries it, and a replay is checked against it position by position.
  */
-export async function exportHistory(store: EventStore, options: { from?: bigint; to?: bigint; digests?: ReadonlyMap<bigint, string>; simulation?: SimulationInfo; exportedAt?: Date } = {}): Promise<string[]> {
+export async function exportHistory(
+  store: EventStore,
+  options: { from?: bigint; to?: bigint; digests?: ReadonlyMap<bigint, string>; simulation?: SimulationInfo; exportedAt?: Date; /** Secrets' values in clear (default: redacted). */ includeSecrets?: boolean } = {},
+): Promise<string[]> {
+  const shown = (stream: string, data: unknown) =>
+    options.includeSecrets || !stream.startsWith('Secret-') || typeof data !== 'object' || data === null || !('object' in data) ? data : { ...data, object: redactSecret((data as { object: unknown }).object) };
   const head = await store.headPosition();
   const from = options.from ?? 1n;
   const to = options.to ?? head;
@@ -64,7 +70,7 @@ export async function exportHistory(store: EventStore, options: { from?: bigint;
       view.apply(e);
       if (e.position >= from) {
         const stateDigest = options.digests?.get(e.position);
-        lines.push(JSON.stringify({ id: e.id, type: e.type, stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), recordedAt: e.recordedAt.toISOString(), metadata: e.metadata, data: e.data, ...(stateDigest ? { stateDigest } : {}) }));
+        lines.push(JSON.stringify({ id: e.id, type: e.type, stream: e.stream, revision: e.revision.toString(), position: e.position.toString(), recordedAt: e.recordedAt.toISOString(), metadata: e.metadata, data: shown(e.stream, e.data), ...(stateDigest ? { stateDigest } : {}) }));
       }
     }
     if (page.length < 4096) break;
@@ -79,7 +85,9 @@ export async function exportHistory(store: EventStore, options: { from?: bigint;
     events: lines.length,
     ...(options.simulation ? { simulation: options.simulation } : {}),
   };
-  return [JSON.stringify(header), ...lines, JSON.stringify({ final: { position: to.toString(), objects: objectsOf(view) } })];
+  const objects = objectsOf(view);
+  if (!options.includeSecrets) for (const [name, o] of Object.entries(objects)) if (name.startsWith('Secret-')) objects[name] = redactSecret(o);
+  return [JSON.stringify(header), ...lines, JSON.stringify({ final: { position: to.toString(), objects } })];
 }
 
 export interface Parsed {
