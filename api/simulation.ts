@@ -90,9 +90,12 @@ export class Simulation {
     return this.advance(Math.max(0, time.getTime() - this.clock.now().getTime()));
   }
 
-  /** The run so far as a history file (NDJSON lines), with the live digests and how it was made. */
+  /**
+   * The run so far as a history file (NDJSON lines), with the live digests and how it was made.
+   * Secrets included: a simulation's are made up, and a re-simulation compares every byte.
+   */
   export(): Promise<string[]> {
-    return exportHistory(this.store, { digests: this.digests, simulation: this.info, exportedAt: this.clock.now() });
+    return exportHistory(this.store, { digests: this.digests, simulation: this.info, exportedAt: this.clock.now(), includeSecrets: true });
   }
 
   async close(): Promise<void> {

@@ -32,9 +32,10 @@ export const garbageCollector: Reconciler = {
     if (change.type === 'DELETED') {
       // An owner went: its dependents (in its namespace) are checked.
       const uid = o.metadata.uid;
+      if (!uid) return [];
       return KINDS.filter((k) => k.namespaced || !o.metadata.namespace)
-        .flatMap((k) => view.store(k.kind).list(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}, false).map((s) => ({ k, obj: s.object as KubeObject })))
-        .filter(({ obj }) => (obj.metadata.ownerReferences ?? []).some((r) => (r as { uid?: string }).uid === uid))
+        .flatMap((k) => view.store(k.kind).ownedBy(uid).map((s) => ({ k, obj: s.object as KubeObject })))
+        .filter(({ obj }) => !o.metadata.namespace || obj.metadata.namespace === o.metadata.namespace)
         .map(({ k, obj }) => keyOf(k.kind, obj.metadata.namespace, obj.metadata.name as string));
     }
     return (o.metadata.ownerReferences ?? []).length > 0 ? [keyOf(kind, o.metadata.namespace, o.metadata.name as string)] : [];

@@ -73,7 +73,8 @@ const EMPTY: ReadonlySet<string> = new Set();
  * someone reads it.
  */
 export function indexStub(object: DeepReadonly<KubeObject>): KubeObject {
-  const stub: Record<string, unknown> = { metadata: { name: object.metadata.name, namespace: object.metadata.namespace, labels: object.metadata.labels } };
+  const owners = object.metadata.ownerReferences?.map((r) => ({ uid: (r as { uid?: string }).uid }));
+  const stub: Record<string, unknown> = { metadata: { name: object.metadata.name, namespace: object.metadata.namespace, labels: object.metadata.labels, ...(owners ? { ownerReferences: owners } : {}) } };
   for (const field of INDEXED_FIELDS) {
     const path = field.split('.');
     let v: unknown = object;
@@ -91,6 +92,8 @@ export class ObjectStore {
   /** The index stubs of restored objects not replaced since (their objects may not be parsed yet). */
   private readonly stubs = new Map<string, DeepReadonly<KubeObject>>();
   private readonly byNamespace: Index = new Map();
+  /** Owner uid → the keys of its dependents (ownerReferences): the garbage collector's question. */
+  private readonly byOwner: Index = new Map();
   private readonly byLabel = new Map<string, Index>();
   private readonly byField = new Map<string, Index>(INDEXED_FIELDS.map((f) => [f, new Map()]));
 
@@ -102,6 +105,16 @@ export class ObjectStore {
 
   get(namespace: string | undefined, name: string): StoredObject | undefined {
     return this.objects.get(streamOf({ kind: this.kind, namespace, name }));
+  }
+
+  /** The objects that name `uid` among their owners, in no particular order. */
+  ownedBy(uid: string): StoredObject[] {
+    const out: StoredObject[] = [];
+    for (const key of keysAt(this.byOwner, uid)) {
+      const s = this.objects.get(key);
+      if (s) out.push(s);
+    }
+    return out;
   }
 
   /** Every object with its stream name, in no particular order. */
@@ -204,6 +217,15 @@ export class ObjectStore {
         if (!idx) this.byLabel.set(k, (idx = new Map()));
         addTo(idx, v, key);
       }
+    }
+    const po = prev?.metadata.ownerReferences;
+    const no = next?.metadata.ownerReferences;
+    if (po !== no) {
+      const uids = (refs: typeof po) => new Set((refs ?? []).map((r) => (r as { uid?: string }).uid).filter((u): u is string => !!u));
+      const before = uids(po);
+      const after = uids(no);
+      for (const u of before) if (!after.has(u)) removeFrom(this.byOwner, u, key);
+      for (const u of after) if (!before.has(u)) addTo(this.byOwner, u, key);
     }
     for (const [field, idx] of this.byField) {
       const pv = prev ? fieldValue(this.kind, prev as KubeObject, field) : undefined;
