@@ -73,19 +73,19 @@ function aggregatedVersion(group: string, version: string) {
     resources: [
       ...reviewsOf(group, version).map((r) => ({ resource: r.plural, responseKind: { group: r.group, version: r.version, kind: r.kind }, scope: 'Cluster', singularResource: r.singular, verbs: ['create'] })),
       ...kindsOf(group, version).map((k) => ({
-      resource: k.plural,
-      responseKind: { group: k.group, version: k.version, kind: k.kind },
-      scope: k.namespaced ? 'Namespaced' : 'Cluster',
-      singularResource: k.singular,
-      verbs: VERBS,
-      ...(k.shortNames.length ? { shortNames: k.shortNames } : {}),
-      ...(k.categories.length ? { categories: k.categories } : {}),
-      subresources: subresourcesOf(k).map((s) => ({
-        subresource: s.name,
-        responseKind: { group: s.group, version: s.version, kind: s.kind },
-        verbs: s.verbs,
+        resource: k.plural,
+        responseKind: { group: k.group, version: k.version, kind: k.kind },
+        scope: k.namespaced ? 'Namespaced' : 'Cluster',
+        singularResource: k.singular,
+        verbs: VERBS,
+        ...(k.shortNames.length ? { shortNames: k.shortNames } : {}),
+        ...(k.categories.length ? { categories: k.categories } : {}),
+        subresources: subresourcesOf(k).map((s) => ({
+          subresource: s.name,
+          responseKind: { group: s.group, version: s.version, kind: s.kind },
+          verbs: s.verbs,
+        })),
       })),
-    })),
     ],
   };
 }

@@ -11,7 +11,9 @@
  *   kronicle.io/exit-code:     its exit code (default 0)
  *   kronicle.io/never-ready:   "true": running, never Ready
  * Everything is a function of the observed pod, the node's settings and `now`: deterministic.
- * `heartbeats = false` (fault injection) stops the lease renewals and status reports.
+ * `heartbeats = false` (fault injection) stops the lease renewals and status reports; so does the
+ * annotation `kronicle.io/fault: heartbeats-stopped` on its Node — a fault written through the API,
+ * so it is an input of the history, recorded and re-sent by a re-simulation like any other.
  */
 import type { KubeObject } from '../core/objects/codecs';
 import { rfc3339 } from '../core/json';
@@ -74,11 +76,13 @@ export class HollowKubelet implements Reconciler {
 
   reconcile(key: string, { view, now }: ReconcileContext): Decision {
     const { kind, namespace, name } = parseKey(key);
-    if (kind === 'Node') return this.reconcileNode(view.store('Node').get(undefined, name)?.object as KubeObject | undefined, now);
+    const node = view.store('Node').get(undefined, this.options.name)?.object as KubeObject | undefined;
+    const up = this.heartbeats && node?.metadata.annotations?.['kronicle.io/fault'] !== 'heartbeats-stopped';
+    if (kind === 'Node') return this.reconcileNode(node, now, up);
     const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
     if (!pod || nodeNameOf(pod) !== this.options.name) return nothing;
     const others = podsOnNode(view, this.options.name).filter((p) => p.metadata.uid !== pod.metadata.uid);
-    return this.reconcilePod(pod, others, now);
+    return this.reconcilePod(pod, others, now, up);
   }
 
   nodeObject(now: Date): KubeObject {
@@ -129,9 +133,9 @@ export class HollowKubelet implements Reconciler {
     ];
   }
 
-  private reconcileNode(node: KubeObject | undefined, now: Date): Decision {
+  private reconcileNode(node: KubeObject | undefined, now: Date, up: boolean): Decision {
     const every = this.options.leaseRenewMs ?? LEASE_RENEW_MS;
-    if (!this.heartbeats) return { actions: [], requeueAfter: every };
+    if (!up) return { actions: [], requeueAfter: every };
     const actions: Action[] = [];
     if (!node) actions.push({ verb: 'create', kind: 'Node', body: this.nodeObject(now) });
     else if (conditionOf(node, 'Ready')?.status !== 'True') {
@@ -152,14 +156,14 @@ export class HollowKubelet implements Reconciler {
     return `${base}.254`;
   }
 
-  private reconcilePod(pod: KubeObject, others: readonly KubeObject[], now: Date): Decision {
+  private reconcilePod(pod: KubeObject, others: readonly KubeObject[], now: Date, up: boolean): Decision {
     const ns = pod.metadata.namespace as string;
     const name = pod.metadata.name as string;
     if (isDeleting(pod)) {
       // The containers are stopped (there are none): the deletion is finished.
       return { actions: [{ verb: 'delete', kind: 'Pod', namespace: ns, name, gracePeriodSeconds: 0, uid: pod.metadata.uid }] };
     }
-    if (!this.heartbeats || isTerminal(pod)) return nothing;
+    if (!up || isTerminal(pod)) return nothing;
     const status = (pod.status ?? {}) as Record<string, unknown>;
     const spec = (pod.spec ?? {}) as { containers?: Array<{ name: string; image?: string }>; restartPolicy?: string };
     const boundAt = Date.parse(String(conditionOf(pod, 'PodScheduled')?.lastTransitionTime ?? pod.metadata.creationTimestamp ?? now.toISOString()));

@@ -1,8 +1,9 @@
 /**
- * The replay debugger, first part: an object's history (every change with who, when, why and a
- * field-level diff), the causation chain behind an object's state ("why"), and the cluster's
- * state at any past position or time — all read from the log with the same folds as the live
- * server. Snapshots, audit export, controller time travel and re-simulation come next (issue 5).
+ * The replay debugger's readers: an object's history (every change with who, when, why and a
+ * field-level diff), the causation chain behind an object's state ("why"), the cluster's state at
+ * any past position or time (from the nearest snapshot, projections/snapshot.ts), diffs and changes
+ * across the cluster — all read from the log with the same folds as the live server. Controller
+ * re-runs are in rerun.ts, history files in historyFile.ts, re-simulation in api/simulation.ts.
  */
 import * as E from 'fp-ts/Either';
 import { evolveObject } from '../core/deciders/object';

@@ -66,6 +66,26 @@ describe('re-simulation', () => {
     expect(report.inputs).toBe(2);
   }, 60_000);
 
+  it('takes a node fault written through the API as an input, and re-simulates its consequences', async () => {
+    const lines = await recordScenario(async (sim) => {
+      await sim.call('POST', '/api/v1/namespaces/default/replicationcontrollers', {
+        metadata: { name: 'web' },
+        spec: { replicas: 3, selector: { app: 'web' }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } } },
+      });
+      await sim.advance(11_000);
+      // node-1 stops heartbeating: the node lifecycle controller marks it NotReady after its grace period.
+      await sim.call('PATCH', '/api/v1/nodes/node-1', { metadata: { annotations: { 'kronicle.io/fault': 'heartbeats-stopped' } } }, 'application/merge-patch+json');
+      await sim.advance(60_000);
+    });
+    const { events } = parseHistory(lines.join('\n'));
+    const notReady = events.find((e) => e.stream === 'Node-node-1' && JSON.stringify(e.data).includes('"NodeStatusUnknown"'));
+    expect(notReady).toBeDefined();
+    const report = await resimulate(lines.join('\n'));
+    expect(report.inputs).toBe(2);
+    expect(report.differences).toEqual([]);
+    expect(report.finalDifferences).toEqual([]);
+  }, 60_000);
+
   it('refuses a history that was not recorded in the simulator', async () => {
     const lines = read('rc-scale').split('\n');
     const header = JSON.parse(lines[0]);
