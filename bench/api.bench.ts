@@ -21,26 +21,32 @@ const BYTES = 1024;
 const DEEP_PODS = Number(process.env.BENCH_DEEP_PODS ?? 10_000);
 const DEEP_EVENTS_PER_POD = Number(process.env.BENCH_DEEP_EVENTS_PER_POD ?? 100);
 
-function loadgen(args: string[]): Promise<Record<string, number>> {
+function loadgen(args: string[], env: Record<string, string> = {}): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'loadgen.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(__dirname, 'loadgen.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string)) : reject(new Error(`loadgen ${args[0]} exited ${code}`))));
   });
 }
 
-async function kronicleServer(file: string, script = 'server.child.js'): Promise<{ url: string; rebuildMs: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', path.join(__dirname, script), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function kronicleServer(file: string, script = 'server.child.js', extra: string[] = []): Promise<{ url: string; rebuildMs: number; secureUrl?: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', path.join(__dirname, script), file, ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /READY (\S+) (\d+)/.exec(out);
-      if (m) resolve({ url: m[1], rebuildMs: Number(m[2]), child });
+      const m = /READY (\S+) (\d+)(?: (\S+))?\n/.exec(out);
+      if (m) resolve({ url: m[1], rebuildMs: Number(m[2]), ...(m[3] ? { secureUrl: m[3] } : {}), child });
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
+}
+
+/** One JSON POST to the insecure port (setup). */
+async function loadgenPost(base: string, p: string, body: unknown): Promise<void> {
+  const r = await fetch(`${base}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (r.status >= 300) throw new Error(`${p}: ${r.status} ${await r.text()}`);
 }
 
 const stop = (child: ChildProcess) => new Promise<void>((resolve) => {
@@ -112,6 +118,35 @@ async function main(): Promise<void> {
         [`etcd (${e.version}): v3 put via JSON gateway`, `${fmt(er.perSecond)}/s, p50 ${er.p50.toFixed(1)} ms, p99 ${er.p99.toFixed(1)} ms, ${er.failed} failed`],
         ['Kronicle ÷ etcd', `${(kr.perSecond / er.perSecond).toFixed(2)}× (target ≥ 1.0×)`],
         ['ceiling: express echo of the same body (parse, stringify, no store), same load tool', `${fmt(ceiling.perSecond)}/s, p50 ${ceiling.p50.toFixed(1)} ms, p99 ${ceiling.p99.toFixed(1)} ms`],
+      ]);
+    }
+    if (which.has('secure')) {
+      // Issue 6: the same creates over HTTPS with a token (authenticated, authorized by RBAC) and
+      // on the insecure port, against one server, alternated so that drift hits both alike.
+      const pki = path.join(tmp.dir, 'pki');
+      const tokens = path.join(tmp.dir, 'tokens.csv');
+      fs.writeFileSync(tokens, 'bench-admin-token,bench-admin,1,"system:masters"\nbench-rbac-token,bench-editor,2,"editors"\n');
+      const k = await kronicleServer(path.join(tmp.dir, 'secure.db'), 'server.child.js', [pki, tokens]);
+      const ca = { LOADGEN_CA: path.join(pki, 'ca.crt') };
+      // bench-editor may create pods through a RoleBinding to edit: RBAC is evaluated on every request.
+      await loadgenPost(k.url, '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', { metadata: { name: 'editors' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'editors' }] });
+      await loadgen(['creates', k.url, '1000', String(CLIENTS), String(BYTES)]);
+      await loadgen(['creates', k.secureUrl!, '1000', String(CLIENTS), String(BYTES)], { ...ca, LOADGEN_TOKEN: 'bench-rbac-token' });
+      const runs: Record<string, Array<Record<string, number>>> = { insecure: [], rbac: [], masters: [] };
+      for (let round = 0; round < 2; round++) {
+        runs.insecure.push(await loadgen(['creates', k.url, String(CREATES / 2), String(CLIENTS), String(BYTES)]));
+        runs.rbac.push(await loadgen(['creates', k.secureUrl!, String(CREATES / 2), String(CLIENTS), String(BYTES)], { ...ca, LOADGEN_TOKEN: 'bench-rbac-token' }));
+        runs.masters.push(await loadgen(['creates', k.secureUrl!, String(CREATES / 2), String(CLIENTS), String(BYTES)], { ...ca, LOADGEN_TOKEN: 'bench-admin-token' }));
+      }
+      await stop(k.child);
+      const rate = (rs: Array<Record<string, number>>) => rs.reduce((a, r) => a + r.perSecond, 0) / rs.length;
+      const p99 = (rs: Array<Record<string, number>>) => Math.max(...rs.map((r) => r.p99));
+      const failed = (rs: Array<Record<string, number>>) => rs.reduce((a, r) => a + r.failed, 0);
+      report(`Pod creates over HTTPS with a token vs the insecure port, ${CLIENTS} clients, ~${BYTES} B, durable (${date}, ${fmt(CREATES)} requests each, two alternated rounds)`, [
+        ['insecure port (HTTP, no authentication)', `${fmt(rate(runs.insecure))}/s, p99 ${p99(runs.insecure).toFixed(1)} ms, ${failed(runs.insecure)} failed`],
+        ['secure port, token of a user allowed by a RoleBinding (RBAC evaluated)', `${fmt(rate(runs.rbac))}/s, p99 ${p99(runs.rbac).toFixed(1)} ms, ${failed(runs.rbac)} failed`],
+        ['secure port, token of a system:masters user', `${fmt(rate(runs.masters))}/s, p99 ${p99(runs.masters).toFixed(1)} ms, ${failed(runs.masters)} failed`],
+        ['HTTPS + token + RBAC ÷ insecure', `**${(rate(runs.rbac) / rate(runs.insecure)).toFixed(2)}×** (target ≥ 0.8×)`],
       ]);
     }
     if (which.has('fanout')) {

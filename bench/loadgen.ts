@@ -7,15 +7,21 @@
  *   loadgen fanout    <kronicle url> <watchers> <writes> <perSecond>
  *   loadgen deepwatch <kronicle url> <resourceVersion> <events>
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
+
+// An https:// target: the CA to trust and the bearer token come from the environment.
+const CA = process.env.LOADGEN_CA ? fs.readFileSync(process.env.LOADGEN_CA, 'utf8') : undefined;
+const AUTH: Record<string, string> = process.env.LOADGEN_TOKEN ? { authorization: `Bearer ${process.env.LOADGEN_TOKEN}` } : {};
 
 const [mode, base, a1, a2, a3] = process.argv.slice(2);
 const now = () => performance.timeOrigin + performance.now();
 
 function request(agent: http.Agent, method: string, url: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+    const req = (url.startsWith('https:') ? https : http).request(url, { method, agent, headers: { 'content-type': 'application/json', ...AUTH, ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -41,7 +47,7 @@ function podJson(name: string, bytes: number, annotations: Record<string, string
 
 /** `clients` loops, each sending its share serially; latency of every request. */
 async function closedLoop(total: number, clients: number, send: (i: number, agent: http.Agent) => Promise<number>) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const agent = base.startsWith('https:') ? new https.Agent({ keepAlive: true, maxSockets: clients, ca: CA }) : new http.Agent({ keepAlive: true, maxSockets: clients });
   const latencies: number[] = [];
   let next = 0;
   let failed = 0;
