@@ -18,8 +18,8 @@ import { CliFailure, addReplayCommands, type ReplaySource } from './replayCli';
 interface Kubeconfig {
   'current-context'?: string;
   contexts?: Array<{ name: string; context?: { cluster?: string; user?: string; namespace?: string } }>;
-  clusters?: Array<{ name: string; cluster?: { server?: string } }>;
-  users?: Array<{ name: string; user?: { token?: string; username?: string; password?: string } }>;
+  clusters?: Array<{ name: string; cluster?: { server?: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean } }>;
+  users?: Array<{ name: string; user?: { token?: string; username?: string; password?: string; 'client-certificate'?: string; 'client-certificate-data'?: string; 'client-key'?: string; 'client-key-data'?: string } }>;
 }
 
 /** The server, credentials and namespace a kubeconfig's context names. */
@@ -34,13 +34,21 @@ export function sourceFromKubeconfig(options: { kubeconfig?: string; context?: s
   const contextName = options.context ?? config['current-context'];
   const context = config.contexts?.find((c) => c.name === contextName)?.context;
   if (!options.server && !context) throw new CliFailure(`the kubeconfig ${file} has no context "${contextName ?? ''}"`);
-  const server = options.server ?? config.clusters?.find((c) => c.name === context?.cluster)?.cluster?.server;
+  const cluster = config.clusters?.find((c) => c.name === context?.cluster)?.cluster;
+  const server = options.server ?? cluster?.server;
   if (!server) throw new CliFailure(`the kubeconfig ${file} names no server for the context "${contextName ?? ''}"`);
   const user = config.users?.find((u) => u.name === context?.user)?.user;
+  // Inline data (base64) or a file path relative to the kubeconfig, as kubectl reads them.
+  const material = (data: string | undefined, fileRef: string | undefined): string | undefined =>
+    data ? Buffer.from(data, 'base64').toString('utf8') : fileRef ? fs.readFileSync(path.resolve(path.dirname(file), fileRef), 'utf8') : undefined;
+  const ca = material(cluster?.['certificate-authority-data'], cluster?.['certificate-authority']);
+  const cert = material(user?.['client-certificate-data'], user?.['client-certificate']);
+  const key = material(user?.['client-key-data'], user?.['client-key']);
+  const tls = { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), ...(cluster?.['insecure-skip-tls-verify'] ? { insecureSkipVerify: true } : {}) };
   const headers: Record<string, string> = {};
   if (user?.token) headers.authorization = `Bearer ${user.token}`;
   else if (user?.username && user.password !== undefined) headers.authorization = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
-  return { server: server.replace(/\/$/, ''), headers, ...(context?.namespace ? { namespace: context.namespace } : {}) };
+  return { server: server.replace(/\/$/, ''), headers, tls, ...(context?.namespace ? { namespace: context.namespace } : {}) };
 }
 
 export async function main(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {

@@ -7,6 +7,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { openStore } from '../core/store';
@@ -18,6 +20,8 @@ import { ReplayError } from '../replay/history';
 export interface ReplaySource {
   readonly server?: string;
   readonly headers?: Record<string, string>;
+  /** For an https server: the CA to trust, a client certificate, or no verification at all. */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly insecureSkipVerify?: boolean };
   readonly dataDir?: string;
   readonly store?: string;
 }
@@ -56,17 +60,28 @@ function progressBar(label: string): ((done: bigint, total: bigint) => void) & {
   return draw;
 }
 
-/** An HTTP request to a running server: the body, or a CliFailure with the Status's message. */
-export async function httpText(url: string, init: RequestInit = {}): Promise<string> {
-  let r: Response;
-  try {
-    r = await fetch(url, init);
-  } catch (err) {
-    throw new CliFailure(`cannot reach ${new URL(url).origin}: ${(err as Error).message}`);
-  }
-  const text = await r.text();
-  if (!r.ok) {
-    let message = `HTTP ${r.status}`;
+/** An HTTP(S) request to a running server: the body, or a CliFailure with the Status's message. */
+export async function httpText(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, tls: ReplaySource['tls'] = {}): Promise<string> {
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const secure = url.startsWith('https:');
+    const options = {
+      method: init.method ?? 'GET',
+      headers: { ...(init.headers ?? {}), ...(init.body !== undefined ? { 'content-length': String(Buffer.byteLength(init.body)) } : {}) },
+      ...(secure ? { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}), rejectUnauthorized: !tls.insecureSkipVerify } : {}),
+    };
+    const req = (secure ? https : http).request(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  }).catch((err: Error) => {
+    throw new CliFailure(`cannot reach ${new URL(url).origin}: ${err.message}`);
+  });
+  if (status >= 400) {
+    let message = `HTTP ${status}`;
     try {
       message = String((JSON.parse(text) as { message?: string }).message ?? message);
     } catch {
@@ -80,7 +95,7 @@ export async function httpText(url: string, init: RequestInit = {}): Promise<str
 async function fetchOperation(source: ReplaySource, op: string, params: Params, body?: string): Promise<Body> {
   const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '') as Array<[string, string]>).toString();
   const headers = { ...(source.headers ?? {}), ...(body === undefined ? {} : { 'content-type': 'application/x-ndjson' }) };
-  const text = await httpText(`${source.server}${REPLAY_PREFIX}/${op}${query ? `?${query}` : ''}`, { method: body === undefined ? 'GET' : 'POST', headers, ...(body === undefined ? {} : { body }) });
+  const text = await httpText(`${source.server}${REPLAY_PREFIX}/${op}${query ? `?${query}` : ''}`, { method: body === undefined ? 'GET' : 'POST', headers, ...(body === undefined ? {} : { body }) }, source.tls);
   return JSON.parse(text) as Body;
 }
 

@@ -12,6 +12,7 @@ import { parseLabelSelector } from '../projections/selectors';
 import { changes, diffBetween, history, positionAt, stateAt, why, ReplayError } from '../replay/history';
 import { explainDecision, rerun, type Rerun } from '../replay/rerun';
 import { verifyLog } from '../replay/verify';
+import { redactSecret } from '../replay/redact';
 import { resimulate } from './simulation';
 
 export const REPLAY_GROUP = 'replay.kronicle.dev';
@@ -109,7 +110,7 @@ export async function runOperation(store: EventStore | undefined, op: string, pa
       const objects = [];
       for (const k of kind ? [kind] : KINDS) {
         for (const entry of view.store(k.kind).list({ ...(params.namespace ? { namespace: params.namespace } : {}), ...(labels ? { labels } : {}) })) {
-          objects.push({ kind: k.kind, namespace: entry.object.metadata.namespace ?? null, name: entry.object.metadata.name, resourceVersion: entry.position.toString(), object: entry.object });
+          objects.push({ kind: k.kind, namespace: entry.object.metadata.namespace ?? null, name: entry.object.metadata.name, resourceVersion: entry.position.toString(), object: redactSecret(entry.object) });
         }
       }
       return { kind: 'ClusterState', position: position.toString(), head: head.toString(), objects };

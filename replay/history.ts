@@ -15,6 +15,7 @@ import type { EventStore, StoredEvent } from '../core/store/port';
 import { ClusterProjection } from '../projections';
 import { encodeSnapshot, loadSnapshotAt, snapshotDue } from '../projections/snapshot';
 import { KINDS } from '../core/kinds';
+import { redactSecret } from './redact';
 
 export interface FieldChange {
   readonly op: 'add' | 'remove' | 'replace';
@@ -89,7 +90,7 @@ export async function history(store: EventStore, key: ObjectKey): Promise<Histor
       actor: decoded.right.metadata.actor.name,
       eventId: stored.id,
       ...(decoded.right.metadata.causationId ? { causationId: decoded.right.metadata.causationId } : {}),
-      changes: diff(object, next),
+      changes: diff(redactSecret(object), redactSecret(next)),
     };
     object = next;
     return entry;
@@ -214,7 +215,7 @@ export async function diffBetween(store: EventStore, from: bigint, to: bigint): 
   const after = await stateAt(store, to);
   const objects = (view: ClusterProjection) => {
     const out = new Map<string, unknown>();
-    for (const kind of KINDS) for (const s of view.store(kind.kind).list({}, false)) out.set(`${kind.kind}-${s.object.metadata.namespace ? `${s.object.metadata.namespace}/` : ''}${s.object.metadata.name}`, s.object);
+    for (const kind of KINDS) for (const s of view.store(kind.kind).list({}, false)) out.set(`${kind.kind}-${s.object.metadata.namespace ? `${s.object.metadata.namespace}/` : ''}${s.object.metadata.name}`, redactSecret(s.object));
     return out;
   };
   const a = objects(before);
@@ -265,7 +266,7 @@ export async function changes(store: EventStore, filter: ChangeFilter = {}): Pro
       actor: rec.metadata.actor.name,
       eventId: stored.id,
       ...(rec.metadata.causationId ? { causationId: rec.metadata.causationId } : {}),
-      changes: diff(before, after),
+      changes: diff(redactSecret(before), redactSecret(after)),
     });
     return out.length < limit;
   });

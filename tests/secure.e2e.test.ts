@@ -179,6 +179,25 @@ describe('the secure port, with kubectl over HTTPS', () => {
     expect(byDave.metadata.actor).toMatchObject({ name: 'dave', impersonator: 'carol', authMethod: 'token' });
   }, 30_000);
 
+  it('runs `kubectl replay` over HTTPS with the kubeconfig’s CA and client certificate, within RBAC', async () => {
+    const root = path.resolve(__dirname, '..');
+    const bin = path.join(tmp.dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'kubectl-replay'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(root, 'node_modules/tsx/dist/cli.mjs')}" "${path.join(root, 'tests/fixtures/kubectlReplay.ts')}" "$@"\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` };
+    const { execFile } = await import('node:child_process');
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile('kubectl', args, { env }, (err, stdout, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stdout, stderr })),
+      );
+    const admin = await run(['replay', 'history', 'pod/web', '--kubeconfig', path.join(tmp.dir, 'admin.kubeconfig')]);
+    expect(admin.stderr).toBe('');
+    expect(admin.stdout).toMatch(/PodCreated\s+alice/);
+    fs.writeFileSync(path.join(tmp.dir, 'alice-replay'), userKubeconfig(url, ca, { token: 'tok-alice' }));
+    const alice = await run(['replay', 'history', 'pod/web', '--kubeconfig', path.join(tmp.dir, 'alice-replay')]);
+    expect(alice).toMatchObject({ code: 1, stderr: 'error: history is forbidden: User "alice" cannot get resource "history" in API group "replay.kronicle.dev" at the cluster scope\n' });
+  }, 30_000);
+
   it('writes RBAC objects as events, listed by kubectl', async () => {
     const admin = as(fs.readFileSync(path.join(tmp.dir, 'admin.kubeconfig'), 'utf8'), 'admin2.kubeconfig');
     const r = await admin.run(['get', 'clusterrolebindings', 'viewer-view']);
