@@ -30,7 +30,10 @@ function subresourcesOf(k: KindSpec): Subresource[] {
 const kindsOf = (group: string, version: string) => KINDS.filter((k) => k.group === group && k.version === version);
 
 /** Resources that are requests, not stored objects: create only (kubectl auth can-i). */
-const REVIEWS = [{ group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview' }];
+const REVIEWS = [
+  { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview' },
+  { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview', kind: 'SelfSubjectRulesReview' },
+];
 const reviewsOf = (group: string, version: string) => REVIEWS.filter((r) => r.group === group && r.version === version);
 
 /** The groups besides the legacy core group, with their versions. */

@@ -89,11 +89,13 @@ const MESSAGES: Record<string, Record<number, Field>> = {
   SelfSubjectAccessReviewSpec: { 1: f('resourceAttributes', msg('ResourceAttributes')), 2: f('nonResourceAttributes', msg('NonResourceAttributes')) },
   ResourceAttributes: { 1: f('namespace', 'string'), 2: f('verb', 'string'), 3: f('group', 'string'), 4: f('version', 'string'), 5: f('resource', 'string'), 6: f('subresource', 'string'), 7: f('name', 'string') },
   NonResourceAttributes: { 1: f('path', 'string'), 2: f('verb', 'string') },
+  SelfSubjectRulesReview: { 1: f('metadata', msg('ObjectMeta')), 2: f('spec', msg('SelfSubjectRulesReviewSpec')) },
+  SelfSubjectRulesReviewSpec: { 1: f('namespace', 'string') },
   ServicePort: { 1: f('name', 'string'), 2: f('protocol', 'string'), 3: f('port', 'int'), 4: f('targetPort', 'intOrString'), 5: f('nodePort', 'int'), 6: f('appProtocol', 'string') },
 };
 
-const KIND_MESSAGES: Record<string, string> = { Namespace: 'Namespace', Secret: 'Secret', ResourceQuota: 'ResourceQuota', ServiceAccount: 'ServiceAccount', Service: 'Service', SelfSubjectAccessReview: 'SelfSubjectAccessReview' };
-const API_VERSIONS: Record<string, string> = { SelfSubjectAccessReview: 'authorization.k8s.io/v1' };
+const KIND_MESSAGES: Record<string, string> = { Namespace: 'Namespace', Secret: 'Secret', ResourceQuota: 'ResourceQuota', ServiceAccount: 'ServiceAccount', Service: 'Service', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview' };
+const API_VERSIONS: Record<string, string> = { SelfSubjectAccessReview: 'authorization.k8s.io/v1', SelfSubjectRulesReview: 'authorization.k8s.io/v1' };
 
 const ZERO_TIME = '1970-01-01T00:00:00Z';
 // A zero metav1.Time in Go is the year 1; protobuf carries it as seconds -62135596800.

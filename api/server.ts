@@ -8,7 +8,7 @@ import { GROUPS, VERSION_INFO, apiResourceList, serveApi, serveApis } from './di
 import { ResourceHandler, parseTarget, type ApiContext } from './resources';
 import { serveOpenApiDocument, serveOpenApiRoot } from './openapi';
 import { mountReplay } from './replay';
-import { authorization, selfSubjectAccessReview } from './auth/middleware';
+import { authorization, selfSubjectAccessReview, selfSubjectRulesReview } from './auth/middleware';
 import type { Authenticator } from './auth/authn';
 import * as https from 'node:https';
 import type { Actor } from '../core/events/envelope';
@@ -25,6 +25,7 @@ export function createApiApp(ctx: ApiContext): express.Express {
   app.use(express.raw({ type: () => true, limit: MAX_BODY_BYTES }));
   app.use(authorization(ctx));
   app.post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', selfSubjectAccessReview(ctx));
+  app.post('/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', selfSubjectRulesReview(ctx));
 
   app.get('/version', (_req, res) => void res.json(VERSION_INFO));
   for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, (_req, res) => void res.type('text/plain').send('ok'));

@@ -121,6 +121,11 @@ describe('the secure port, with kubectl over HTTPS', () => {
     expect((await alice.run(['auth', 'can-i', 'create', 'pods', '-n', 'default'])).stdout).toBe('yes\n');
     const no = await alice.run(['auth', 'can-i', 'create', 'pods', '-n', 'kube-system']);
     expect(no).toMatchObject({ code: 1, stdout: 'no\n' });
+    const list = await alice.run(['auth', 'can-i', '--list', '-n', 'default']);
+    expect(list.stderr).toBe('');
+    expect(list.stdout).toMatch(/^Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs$/m);
+    expect(list.stdout).toMatch(/^pods\s+\[\]\s+\[\]\s+\[get list watch create delete deletecollection patch update\]$/m);
+    expect(list.stdout).toMatch(/^selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]$/m);
     const pod = (await store.readAll({ maxCount: 10_000 })).find((e) => e.type === 'PodCreated' && e.stream === 'Pod-default/web')!;
     expect(pod.metadata.actor).toMatchObject({ kind: 'user', name: 'alice', groups: ['devs', 'qa', 'system:authenticated'], authMethod: 'token' });
   }, 30_000);

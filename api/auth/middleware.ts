@@ -60,3 +60,28 @@ export function selfSubjectAccessReview(ctx: ApiContext) {
     });
   };
 }
+
+/** POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews: what may I do in a namespace? (`kubectl auth can-i --list`) */
+export function selfSubjectRulesReview(ctx: ApiContext) {
+  return (req: Request, res: Response): void => {
+    let body: { spec?: { namespace?: string } };
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    try {
+      body = (req.get('content-type') ?? '').includes('protobuf') ? (decodeProtobufBody(raw) as typeof body) : JSON.parse(raw.length ? raw.toString('utf8') : '{}');
+    } catch {
+      return sendStatus(res, 'BadRequest', 'the body of the request is not a SelfSubjectRulesReview');
+    }
+    const rules = (ctx.authorizer ?? new RbacAuthorizer(ctx.projection)).rulesFor(actorOf(req), body.spec?.namespace ?? 'default');
+    res.status(201).json({
+      kind: 'SelfSubjectRulesReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: body.spec ?? {},
+      status: {
+        resourceRules: rules.filter((r) => (r.resources ?? []).length > 0).map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) })),
+        nonResourceRules: rules.filter((r) => (r.nonResourceURLs ?? []).length > 0).map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs })),
+        incomplete: false,
+      },
+    });
+  };
+}

@@ -89,6 +89,22 @@ export const PRIVILEGED_GROUP = 'system:masters';
 export class RbacAuthorizer {
   constructor(private readonly view: ClusterView) {}
 
+  /** Every rule that applies to `actor` in `namespace` (SelfSubjectRulesReview: `kubectl auth can-i --list`). */
+  rulesFor(actor: Actor, namespace: string): PolicyRule[] {
+    const rules: PolicyRule[] = [];
+    const roleRules = (kind: 'Role' | 'ClusterRole', name: string) =>
+      ((this.view.store(kind).get(kind === 'Role' ? namespace : undefined, name)?.object as KubeObject | undefined)?.rules as PolicyRule[] | null | undefined) ?? [];
+    for (const entry of this.view.store('ClusterRoleBinding').list({}, false)) {
+      const b = entry.object as KubeObject & { roleRef: { kind: string; name: string }; subjects?: Subject[] | null };
+      if ((b.subjects ?? []).some((s) => subjectMatches(s, actor))) rules.push(...roleRules('ClusterRole', b.roleRef.name));
+    }
+    for (const entry of this.view.store('RoleBinding').list({ namespace }, false)) {
+      const b = entry.object as KubeObject & { roleRef: { kind: string; name: string }; subjects?: Subject[] | null };
+      if ((b.subjects ?? []).some((s) => subjectMatches(s, actor, namespace))) rules.push(...roleRules(b.roleRef.kind === 'ClusterRole' ? 'ClusterRole' : 'Role', b.roleRef.name));
+    }
+    return rules;
+  }
+
   authorize(actor: Actor, a: RequestAttributes): Decision {
     if ((actor.groups ?? []).includes(PRIVILEGED_GROUP)) return { allowed: true, reason: `member of ${PRIVILEGED_GROUP}` };
     const rolesOf = (kind: 'Role' | 'ClusterRole', name: string, namespace?: string) => {
