@@ -113,6 +113,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
         log: out,
         controllers: opts.controllers,
         nodes: opts.nodes,
+        servePods: true,
         ...(opts.leaderElect ? { leaderElection: { identity: `${os.hostname()}_${process.pid}` } } : {}),
         ...(opts.securePort > 0
           ? {

@@ -16,6 +16,7 @@ import type { EventStore } from '../core/store/port';
 import { ClusterProjection } from '../projections';
 import { Snapshotter, SNAPSHOT_SCHEMA, loadSnapshotAt } from '../projections/snapshot';
 import { createApiApp, listenInsecure, listenSecure } from './server';
+import { PodServers } from '../controllers/podServers';
 import type * as https from 'node:https';
 import { ensurePki } from './auth/pki';
 import { Authenticator, parseCredentialFile } from './auth/authn';
@@ -48,6 +49,8 @@ export interface KronicleOptions {
   readonly reconcilers?: readonly Reconciler[];
   /** Called with the live projection once it is made, before the first event reaches it (recorders). */
   readonly observeProjection?: (projection: ClusterProjection) => void;
+  /** Run HTTP servers for the Running pods of this process's hollow nodes (controllers/podServers.ts). */
+  readonly servePods?: boolean;
   /** The secure port (HTTPS, authenticated, RBAC); none when undefined. */
   readonly secure?: SecurePortOptions;
   /** Start from the latest snapshot and write snapshots as the log grows (default true). */
@@ -228,6 +231,8 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     }
     controllers.start();
   }
+  const podServers = options.servePods && kubelets.length > 0 ? new PodServers(projection, new Set(kubelets.map((k) => k.options.name)), log) : undefined;
+  podServers?.start();
 
   return {
     url,
@@ -237,6 +242,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     controllers,
     kubelets,
     async close() {
+      podServers?.stop();
       await elected?.stop();
       await controllers?.stop();
       client?.close();

@@ -27,7 +27,11 @@ export const LEASE_DURATION_SECONDS = 40;
 
 export interface HollowNodeOptions {
   readonly name: string;
-  /** The node's index: its pod CIDR is 10.244.<index>.0/24 and its address 10.0.<index>.1 (unless given). */
+  /**
+   * The node's index (1…65535): its address is 127.1.<index / 256>.<index % 256> and its pod CIDR
+   * 127.<2 + index / 256>.<index % 256>.0/24 — loopback addresses (all of 127.0.0.0/8 is on the
+   * loopback interface on Linux), so a hollow node's pods can really serve, and nothing collides.
+   */
   readonly index: number;
   readonly cpu?: string;
   readonly memory?: string;
@@ -37,6 +41,14 @@ export interface HollowNodeOptions {
   /** How often the lease is renewed (default 10 s, as the kubelet does). */
   readonly leaseRenewMs?: number;
 }
+
+export const podCIDRFor = (index: number): string => `127.${2 + Math.floor(index / 256)}.${index % 256}.0/24`;
+export const nodeAddressFor = (index: number): string => `127.1.${Math.floor(index / 256)}.${index % 256}`;
+/** The node index a pod CIDR of podCIDRFor stands for. */
+export const indexOfPodCIDR = (cidr: string): number | undefined => {
+  const m = /^127\.(\d+)\.(\d+)\.0\/24$/.exec(cidr);
+  return m ? (Number(m[1]) - 2) * 256 + Number(m[2]) : undefined;
+};
 
 const annotation = (pod: KubeObject, key: string): string | undefined => pod.metadata.annotations?.[`kronicle.io/${key}`];
 const seconds = (v: string | undefined): number | undefined => (v === undefined || Number.isNaN(Number(v)) ? undefined : Math.max(0, Number(v)));
@@ -54,8 +66,8 @@ export class HollowKubelet implements Reconciler {
     this.name = `kubelet-${options.name}`;
     this.node = options.name;
     this.actor = `system:node:${options.name}`;
-    this.podCIDR = `10.244.${options.index}.0/24`;
-    this.address = options.address ?? `10.0.${Math.floor(options.index / 250)}.${(options.index % 250) + 1}`;
+    this.podCIDR = podCIDRFor(options.index);
+    this.address = options.address ?? nodeAddressFor(options.index);
   }
 
   get nodeKey(): string {

@@ -16,7 +16,7 @@
  */
 import type { Subscription } from 'rxjs';
 import { decisionDigest, parseKey, type Action } from '../controllers/actions';
-import { HollowKubelet } from '../controllers/kubelet';
+import { HollowKubelet, indexOfPodCIDR } from '../controllers/kubelet';
 import { standardReconcilers } from '../controllers';
 import type { Reconciler } from '../controllers/runtime';
 import type { KubeObject } from '../core/objects/codecs';
@@ -80,7 +80,7 @@ export class ReconcilerSet {
     const node = /^kubelet-(.+)$/.exec(name)?.[1];
     if (!node) return undefined;
     const cidr = (view.store('Node').get(undefined, node)?.object.spec as { podCIDR?: string } | undefined)?.podCIDR;
-    const index = Number(/^10\.244\.(\d+)\./.exec(cidr ?? '')?.[1] ?? /(\d+)$/.exec(node)?.[1] ?? 0);
+    const index = indexOfPodCIDR(cidr ?? '') ?? Number(/(\d+)$/.exec(node)?.[1] ?? 0);
     const kubelet = new HollowKubelet({ name: node, index });
     this.byName.set(name, kubelet);
     return kubelet;

@@ -48,7 +48,7 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
     expect(described.code).toBe(0);
     expect(described.stdout).toMatch(/^Name:\s+node-1$/m);
     expect(described.stdout).toMatch(/^\s+HolderIdentity:\s+node-1$/m);
-    expect(described.stdout).toMatch(/^PodCIDR:\s+10\.244\.1\.0\/24$/m);
+    expect(described.stdout).toMatch(/^PodCIDR:\s+127\.2\.1\.0\/24$/m);
     expect(described.stdout).toMatch(/Ready\s+True\s+.*KubeletReady\s+kubelet is posting ready status/);
   });
 
@@ -61,7 +61,7 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
     const pod = wide[0].split(/\s+/)[0];
     const described = (await kubectl.run(['describe', 'pod', pod])).stdout;
     expect(described).toMatch(/^Status:\s+Running$/m);
-    expect(described).toMatch(/^Node:\s+node-\d\/10\.0\.0\.\d+$/m);
+    expect(described).toMatch(/^Node:\s+node-\d\/127\.1\.0\.\d+$/m);
     expect(described).toMatch(/^Controlled By:\s+ReplicationController\/teciplsrc$/m);
     expect(described).toMatch(/Normal\s+Scheduled\s+\S+\s+scheduler\s+Successfully assigned default\/\S+ to node-\d/);
     const rc = (await kubectl.run(['describe', 'rc', 'teciplsrc'])).stdout;
@@ -79,8 +79,27 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
   it('gives the seed’s Service a ClusterIP and Endpoints on port 9999', async () => {
     expect((await kubectl.run(['create', '-f', path.join(examples, 'service.yaml')])).code).toBe(0);
     expect((await kubectl.run(['run', 'app', '--image=nginx', '--labels=app=myApp', '--port=9999'])).code).toBe(0);
-    await waitUntil(async () => /10\.244\.\d+\.\d+:9999/.test((await kubectl.run(['get', 'endpoints', 'my-service', '--no-headers'])).stdout), 15_000);
+    await waitUntil(async () => /127\.\d+\.\d+\.\d+:9999/.test((await kubectl.run(['get', 'endpoints', 'my-service', '--no-headers'])).stdout), 15_000);
     expect((await kubectl.run(['get', 'svc', 'my-service', '--no-headers'])).stdout).toMatch(/^my-service\s+ClusterIP\s+10\.\d+\.\d+\.\d+\s+<none>\s+80\/TCP\s/);
+  });
+
+  it('serves the Service’s pods through the API server’s service and pod proxies, and moves traffic off a deleted pod', async () => {
+    expect((await kubectl.run(['run', 'app2', '--image=nginx', '--labels=app=myApp', '--port=9999'])).code).toBe(0);
+    const endpoints = async () => (await kubectl.run(['get', 'endpoints', 'my-service', '-o', 'jsonpath={.subsets[*].addresses[*].targetRef.name}'])).stdout.trim().split(/\s+/).filter(Boolean).sort();
+    await waitUntil(async () => (await endpoints()).join(' ') === 'app app2', 15_000);
+    const viaService = async () => JSON.parse((await kubectl.run(['get', '--raw', '/api/v1/namespaces/default/services/my-service/proxy/hello?x=1'])).stdout) as { pod: string; namespace: string; node: string; path: string };
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const r = await viaService();
+      expect(r).toMatchObject({ namespace: 'default', path: '/hello?x=1', node: expect.stringMatching(/^node-\d$/) });
+      seen.add(r.pod);
+    }
+    expect([...seen].sort()).toEqual(['app', 'app2']);
+    expect(JSON.parse((await kubectl.run(['get', '--raw', '/api/v1/namespaces/default/pods/app2:9999/proxy/x'])).stdout)).toMatchObject({ pod: 'app2', path: '/x' });
+    expect((await kubectl.run(['get', '--raw', '/api/v1/namespaces/default/pods/nope/proxy/'])).stderr).toMatch(/NotFound/);
+    expect((await kubectl.run(['delete', 'pod', 'app'])).code).toBe(0);
+    await waitUntil(async () => (await endpoints()).join(' ') === 'app2', 15_000);
+    for (let i = 0; i < 4; i++) expect((await viaService()).pod).toBe('app2');
   });
 
   it('deletes a namespace with everything in it', async () => {

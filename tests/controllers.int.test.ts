@@ -37,7 +37,7 @@ describe('controllers, scheduler and hollow kubelets', () => {
     for (const n of nodes) {
       expect(n.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True');
       expect(n.status.allocatable).toMatchObject({ cpu: '4', memory: '16Gi', pods: '110' });
-      expect(n.spec.podCIDR).toMatch(/^10\.244\.\d+\.0\/24$/);
+      expect(n.spec.podCIDR).toMatch(/^127\.\d+\.\d+\.0\/24$/);
     }
     await waitUntil(async () => (await call('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases')).body.items.length === 3);
     const lease = (await call('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1')).body;
@@ -51,7 +51,7 @@ describe('controllers, scheduler and hollow kubelets', () => {
     expect(new Set(list.map((p) => p.spec.nodeName)).size).toBe(3);
     for (const p of list) {
       const node = p.spec.nodeName.replace('node-', '');
-      expect(p.status.podIP).toMatch(new RegExp(`^10\\.244\\.${node}\\.\\d+$`));
+      expect(p.status.podIP).toMatch(new RegExp(`^127\\.2\\.${node}\\.\\d+$`));
       expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ReplicationController', name: 'teciplsrc', controller: true })]);
     }
     await waitUntil(async () => (await call('GET', '/api/v1/namespaces/default/replicationcontrollers/teciplsrc')).body.status?.readyReplicas === 3);

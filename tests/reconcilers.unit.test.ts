@@ -129,7 +129,7 @@ describe('hollow kubelet', () => {
     const d = given([]).when(kubelet, kubelet.nodeKey);
     expect(verbs(d)).toEqual(['create Node', 'renewLease Pod n1']);
     expect(d.requeueAfter).toBe(10_000);
-    expect((d.actions[0] as unknown as { body: KubeObject }).body.spec).toEqual({ podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] });
+    expect((d.actions[0] as unknown as { body: KubeObject }).body.spec).toEqual({ podCIDR: '127.2.1.0/24', podCIDRs: ['127.2.1.0/24'] });
   });
   it('runs a bound pod after its startup delay, with an IP from its CIDR', () => {
     const p = pod('p', { node: 'n1', phase: 'Pending' });
@@ -137,9 +137,9 @@ describe('hollow kubelet', () => {
     (p.status as { conditions: object[] }).conditions = [{ type: 'PodScheduled', status: 'True', lastTransitionTime: T(0) }];
     const early = given([node('n1'), p]).when(kubelet, keyOf('Pod', 'default', 'p'), new Date(T(2)));
     expect(early.requeueAfter).toBe(3000);
-    const later = given([node('n1'), p, pod('other', { node: 'n1', ip: '10.244.1.2' })]).when(kubelet, keyOf('Pod', 'default', 'p'), new Date(T(5)));
+    const later = given([node('n1'), p, pod('other', { node: 'n1', ip: '127.2.1.2' })]).when(kubelet, keyOf('Pod', 'default', 'p'), new Date(T(5)));
     const status = (later.actions[0] as unknown as { body: { status: Record<string, unknown> } }).body.status;
-    expect(status).toMatchObject({ phase: 'Running', podIP: '10.244.1.3', hostIP: '10.0.0.2' });
+    expect(status).toMatchObject({ phase: 'Running', podIP: '127.2.1.3', hostIP: '127.1.0.1' });
     expect(later.actions[0].event).toMatchObject({ reason: 'Started' });
   });
   it('finishes a graceful deletion, and ends a pod that exits per its restart policy', () => {
