@@ -231,7 +231,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     }
     controllers.start();
   }
-  const podServers = options.servePods && kubelets.length > 0 ? new PodServers(projection, new Set(kubelets.map((k) => k.options.name)), log) : undefined;
+  const podServers = options.servePods && kubelets.length > 0 ? new PodServers(projection, kubelets.map((k) => ({ node: k.options.name, address: k.address })), log) : undefined;
   podServers?.start();
 
   return {

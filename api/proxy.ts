@@ -3,8 +3,9 @@
  *
  *   /api/v1/namespaces/{ns}/pods/{name[:port]}/proxy/{path}       to the pod's IP and port
  *   /api/v1/namespaces/{ns}/services/{name[:port]}/proxy/{path}   to a ready endpoint, round robin
+ *   /api/v1/nodes/{name}/proxy/{path}                              to the node's kubelet endpoint
  *
- * RBAC sees them as the `pods/proxy` and `services/proxy` subresources. A target that cannot be
+ * RBAC sees them as the `pods/proxy`, `services/proxy` and `nodes/proxy` subresources. A target that cannot be
  * reached is 503, in Kubernetes' words.
  */
 import * as http from 'node:http';
@@ -14,6 +15,7 @@ import type { ApiContext } from './resources';
 import { sendStatus } from './status';
 
 export const PROXY_ROUTE = /^\/api\/v1\/namespaces\/([^/]+)\/(pods|services)\/([^/]+)\/proxy(\/.*)?$/;
+export const NODE_PROXY_ROUTE = /^\/api\/v1\/nodes\/([^/]+)\/proxy(\/.*)?$/;
 
 const roundRobin = new Map<string, number>();
 
@@ -46,12 +48,24 @@ function target(ctx: ApiContext, ns: string, resource: string, nameAndPort: stri
   return candidates[n % candidates.length];
 }
 
+/** A node's kubelet endpoint: its InternalIP and the kubelet port its status names. */
+function nodeTarget(ctx: ApiContext, nameAndPort: string): { host: string; port: number } | { status: 'NotFound' | 'ServiceUnavailable'; message: string } {
+  const [name, portName] = nameAndPort.split(':');
+  const node = ctx.projection.store('Node').get(undefined, name)?.object as KubeObject | undefined;
+  if (!node) return { status: 'NotFound', message: `nodes "${name}" not found` };
+  const status = node.status as { addresses?: Array<{ type: string; address: string }>; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } } | undefined;
+  const ip = status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  if (!ip) return { status: 'ServiceUnavailable', message: `error trying to reach service: node ${name} has no InternalIP` };
+  return { host: ip, port: portName && /^\d+$/.test(portName) ? Number(portName) : (status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250) };
+}
+
 export function proxyRoute(ctx: ApiContext) {
   return (req: Request, res: Response): void => {
+    const node = NODE_PROXY_ROUTE.exec(req.path);
     const m = PROXY_ROUTE.exec(req.path);
-    if (!m) return sendStatus(res, 'NotFound', 'the server could not find the requested resource');
-    const [ns, resource, nameAndPort, rest] = [decodeURIComponent(m[1]), m[2], decodeURIComponent(m[3]), m[4] ?? '/'];
-    const t = target(ctx, ns, resource, nameAndPort);
+    if (!m && !node) return sendStatus(res, 'NotFound', 'the server could not find the requested resource');
+    const t = node ? nodeTarget(ctx, decodeURIComponent(node[1])) : target(ctx, decodeURIComponent(m![1]), m![2], decodeURIComponent(m![3]));
+    const rest = (node ? node[2] : m![4]) ?? '/';
     if ('status' in t) return sendStatus(res, t.status, t.message);
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     const headers = { ...req.headers };

@@ -8,7 +8,7 @@ import { GROUPS, VERSION_INFO, apiResourceList, serveApi, serveApis } from './di
 import { ResourceHandler, parseTarget, type ApiContext } from './resources';
 import { serveOpenApiDocument, serveOpenApiRoot } from './openapi';
 import { mountReplay } from './replay';
-import { PROXY_ROUTE, proxyRoute } from './proxy';
+import { NODE_PROXY_ROUTE, PROXY_ROUTE, proxyRoute } from './proxy';
 import { authorization, selfSubjectAccessReview, selfSubjectRulesReview } from './auth/middleware';
 import type { Authenticator } from './auth/authn';
 import * as https from 'node:https';
@@ -28,6 +28,7 @@ export function createApiApp(ctx: ApiContext): express.Express {
   app.post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', selfSubjectAccessReview(ctx));
   app.post('/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', selfSubjectRulesReview(ctx));
   app.all(PROXY_ROUTE, proxyRoute(ctx));
+  app.all(NODE_PROXY_ROUTE, proxyRoute(ctx));
 
   app.get('/version', (_req, res) => void res.json(VERSION_INFO));
   for (const p of ['/healthz', '/livez', '/readyz']) app.get(p, (_req, res) => void res.type('text/plain').send('ok'));

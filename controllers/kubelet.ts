@@ -42,6 +42,9 @@ export interface HollowNodeOptions {
   readonly leaseRenewMs?: number;
 }
 
+/** The kubelet's port, as in Kubernetes (served over plain HTTP here, on the node's loopback address). */
+export const KUBELET_PORT = 10250;
+
 export const podCIDRFor = (index: number): string => `127.${2 + Math.floor(index / 256)}.${index % 256}.0/24`;
 export const nodeAddressFor = (index: number): string => `127.1.${Math.floor(index / 256)}.${index % 256}`;
 /** The node index a pod CIDR of podCIDRFor stands for. */
@@ -60,7 +63,8 @@ export class HollowKubelet implements Reconciler {
   /** Fault injection: false stops heartbeats (lease renewals and status reports). */
   heartbeats = true;
   private readonly podCIDR: string;
-  private readonly address: string;
+  /** The node's InternalIP, where its kubelet endpoint answers (podServers.ts). */
+  readonly address: string;
 
   constructor(readonly options: HollowNodeOptions) {
     this.name = `kubelet-${options.name}`;
@@ -117,7 +121,7 @@ export class HollowKubelet implements Reconciler {
           { type: 'InternalIP', address: this.address },
           { type: 'Hostname', address: o.name },
         ],
-        daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+        daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
         nodeInfo: {
           machineID: `hollow-${o.index}`,
           systemUUID: `hollow-${o.index}`,

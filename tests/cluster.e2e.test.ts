@@ -102,6 +102,28 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
     for (let i = 0; i < 4; i++) expect((await viaService()).pod).toBe('app2');
   });
 
+  it('reaches a node’s kubelet endpoint through the node proxy: its pods, spec and stats', async () => {
+    const node = (await kubectl.run(['get', 'pod', 'app2', '-o', 'jsonpath={.spec.nodeName}'])).stdout.trim();
+    const pods = JSON.parse((await kubectl.run(['get', '--raw', `/api/v1/nodes/${node}/proxy/pods`])).stdout) as { kind: string; items: Array<{ metadata: { name: string } }> };
+    expect(pods.kind).toBe('PodList');
+    expect(pods.items.map((p) => p.metadata.name)).toContain('app2');
+    expect(JSON.parse((await kubectl.run(['get', '--raw', `/api/v1/nodes/${node}/proxy/spec`])).stdout)).toMatchObject({ node, spec: { podCIDR: expect.stringMatching(/^127\./) } });
+    expect(JSON.parse((await kubectl.run(['get', '--raw', `/api/v1/nodes/${node}/proxy/stats/summary`])).stdout).pods.map((p: { podRef: { name: string } }) => p.podRef.name)).toContain('app2');
+  });
+
+  it('works behind `kubectl proxy`, as Kubernetes does', async () => {
+    const proxy = kubectl.start(['proxy', '--port=0']);
+    try {
+      await waitUntil(async () => /Starting to serve on 127\.0\.0\.1:\d+/.test(proxy.output()), 15_000);
+      const port = /127\.0\.0\.1:(\d+)/.exec(proxy.output())![1];
+      const r = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces/default/services/my-service/proxy/via-kubectl-proxy`);
+      expect(await r.json()).toMatchObject({ pod: 'app2', path: '/via-kubectl-proxy' });
+      expect(((await (await fetch(`http://127.0.0.1:${port}/api/v1/nodes`)).json()) as { items: unknown[] }).items).toHaveLength(3);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('deletes a namespace with everything in it', async () => {
     expect((await kubectl.run(['create', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: scratch}\n')).code).toBe(0);
     expect((await kubectl.run(['create', '-f', path.join(examples, 'replication-controller.yaml'), '-n', 'scratch'])).code).toBe(0);
