@@ -17,6 +17,7 @@ import { ClusterProjection } from '../projections';
 import { Snapshotter, SNAPSHOT_SCHEMA, loadSnapshotAt } from '../projections/snapshot';
 import { createApiApp, listenInsecure, listenSecure } from './server';
 import { PodServers } from '../controllers/podServers';
+import { KubeProxy } from '../controllers/kubeProxy';
 import type * as https from 'node:https';
 import { ensurePki } from './auth/pki';
 import { Authenticator, parseCredentialFile } from './auth/authn';
@@ -233,6 +234,9 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
   }
   const podServers = options.servePods && kubelets.length > 0 ? new PodServers(projection, kubelets.map((k) => ({ node: k.options.name, address: k.address })), log) : undefined;
   podServers?.start();
+  // A kube-proxy per hollow node, on the node's address (with the pods that serve).
+  const kubeProxies = podServers ? kubelets.map((k) => new KubeProxy(projection, k.address, log)) : [];
+  for (const p of kubeProxies) p.start();
 
   return {
     url,
@@ -243,6 +247,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     kubelets,
     async close() {
       podServers?.stop();
+      for (const p of kubeProxies) p.stop();
       await elected?.stop();
       await controllers?.stop();
       client?.close();

@@ -4,6 +4,7 @@
  * gets its Endpoints; scale; a namespace goes with everything in it; SIGTERM stops it cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { kubectlFor, type Kubectl } from './support/kubectl';
 import { tempDir } from './support/tmp';
@@ -109,6 +110,34 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
     expect(pods.items.map((p) => p.metadata.name)).toContain('app2');
     expect(JSON.parse((await kubectl.run(['get', '--raw', `/api/v1/nodes/${node}/proxy/spec`])).stdout)).toMatchObject({ node, spec: { podCIDR: expect.stringMatching(/^127\./) } });
     expect(JSON.parse((await kubectl.run(['get', '--raw', `/api/v1/nodes/${node}/proxy/stats/summary`])).stdout).pods.map((p: { podRef: { name: string } }) => p.podRef.name)).toContain('app2');
+  });
+
+  it('forwards through kube-proxy on every node’s address, at the service port and the NodePort', async () => {
+    // A fresh connection per request (no keep-alive), so that each one is balanced anew.
+    const get = (url: string) =>
+      new Promise<{ pod: string }>((resolve, reject) => {
+        http.get(url, { agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(JSON.parse(body)));
+        }).on('error', reject);
+      });
+    // The service's own port (80) needs the privilege to bind below 1024: root here, and in CI.
+    if (process.getuid?.() === 0) {
+      for (const n of ['127.1.0.1', '127.1.0.2', '127.1.0.3']) await waitUntil(async () => (await get(`http://${n}:80/kp`).catch(() => ({ pod: '' }))).pod === 'app2', 15_000);
+    }
+    expect((await kubectl.run(['run', 'app3', '--image=nginx', '--labels=app=myApp', '--port=9999'])).code).toBe(0);
+    expect((await kubectl.run(['create', 'service', 'nodeport', 'web-np', '--tcp=8080:9999'])).code).toBe(0);
+    expect((await kubectl.run(['patch', 'service', 'web-np', '-p', '{"spec":{"selector":{"app":"myApp"}}}'])).code).toBe(0);
+    const nodePort = (await kubectl.run(['get', 'service', 'web-np', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).stdout.trim();
+    expect(nodePort).toMatch(/^3\d{4}$/);
+    await waitUntil(async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) seen.add((await get(`http://127.1.0.2:${nodePort}/`).catch(() => ({ pod: '' }))).pod);
+      return seen.has('app2') && seen.has('app3');
+    }, 15_000);
+    expect((await kubectl.run(['delete', 'pod', 'app3'])).code).toBe(0);
+    expect((await kubectl.run(['delete', 'service', 'web-np'])).code).toBe(0);
   });
 
   it('works behind `kubectl proxy`, as Kubernetes does', async () => {
