@@ -6,6 +6,7 @@
  *   loadgen etcdputs  <etcd url> <total> <clients> <bytes>       etcd v3 puts of the same size (JSON gateway)
  *   loadgen fanout    <kronicle url> <watchers> <writes> <perSecond>
  *   loadgen deepwatch <kronicle url> <resourceVersion> <events>
+ *   loadgen gets      <url> <total> <clients>                    GETs of one URL
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -164,7 +165,13 @@ async function deepWatch(): Promise<unknown> {
   return { events: n, firstEventMs: first, perSecond: n / seconds, seconds };
 }
 
-const modes: Record<string, () => Promise<unknown>> = { creates, etcdputs: etcdPuts, fanout, deepwatch: deepWatch };
+/** `gets <url> <total> <clients>`: GETs of one URL (the kube-proxy benchmark). */
+async function gets(): Promise<unknown> {
+  const [total, clients] = [Number(a1), Number(a2)];
+  return closedLoop(total, clients, async (_i, agent) => (await request(agent, 'GET', base)).status);
+}
+
+const modes: Record<string, () => Promise<unknown>> = { creates, etcdputs: etcdPuts, fanout, deepwatch: deepWatch, gets };
 const run = modes[mode];
 if (!run) {
   process.stderr.write(`unknown mode ${mode}\n`);
