@@ -22,7 +22,7 @@ import { isLoopback } from './server';
 import { CliFailure, addReplayCommands, httpText, print, runReplay } from './replayCli';
 import { REPLAY_PREFIX } from './replayOps';
 import * as fs from 'node:fs';
-import { importHistory } from '../replay/historyFile';
+import { exportHistory, importHistory } from '../replay/historyFile';
 import { ReplayError } from '../replay/history';
 import * as os from 'node:os';
 import { ApiClient, ControllerManager, ElectedControllers, HollowKubelet, RemoteView, hollowNodes, standardReconcilers, wallClock, type Reconciler } from '../controllers';
@@ -198,16 +198,30 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     .description('run one hollow node against a Kronicle API server')
     .requiredOption('--server <url>', 'the API server, e.g. http://127.0.0.1:8080', serverUrl)
     .requiredOption('--name <name>', 'the node name')
-    .option('--index <i>', 'the node index: pod CIDR 10.244.<i>.0/24', nonNegative(65535), 0)
+    .option('--index <i>', 'the node index: address 127.1.<i/256>.<i%256>, pod CIDR 127.<2+i/256>.<i%256>.0/24', nonNegative(65535), 0)
     .action(async (opts: { server: string; name: string; index: number }) => {
       await runRemote(opts.server, [new HollowKubelet({ name: opts.name, index: opts.index })], `hollow node ${opts.name}`);
     });
 
   /** `kronicle history export|import …`: histories as files. */
-  async function historyFile(action: 'export' | 'import', arg: string | undefined, opts: { server: string; out?: string; from?: string; to?: string; dataDir?: string; store?: string }): Promise<void> {
+  async function historyFile(action: 'export' | 'import', arg: string | undefined, opts: { server: string; out?: string; from?: string; to?: string; dataDir?: string; store?: string; includeSecrets?: boolean | string }): Promise<void> {
     if (action === 'export') {
       const q = new URLSearchParams({ ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) }).toString();
-      const text = await httpText(`${opts.server}${REPLAY_PREFIX}/export${q ? `?${q}` : ''}`);
+      let text: string;
+      if (opts.includeSecrets) {
+        // Secrets in clear only from the data directory, read with its key: not over HTTP.
+        const dir = path.resolve(opts.dataDir ?? './data');
+        if (!fs.existsSync(path.join(dir, 'encryption.key'))) throw new CliFailure(`--include-secrets reads ${dir} with its key, and ${dir} has no encryption.key`);
+        const store = await openStore(opts.store ?? 'sqlite', dir);
+        try {
+          text = `${(await exportHistory(store, { ...(opts.from ? { from: BigInt(opts.from) } : {}), ...(opts.to ? { to: BigInt(opts.to) } : {}), includeSecrets: true })).join('\n')}\n`;
+        } catch (err) {
+          if (err instanceof ReplayError) throw new CliFailure(err.message);
+          throw err;
+        } finally {
+          await store.close();
+        }
+      } else text = await httpText(`${opts.server}${REPLAY_PREFIX}/export${q ? `?${q}` : ''}`);
       if (opts.out) {
         fs.writeFileSync(opts.out, text);
         out(`kronicle: ${text.split('\n').filter(Boolean).length - 2} events written to ${opts.out}`);
@@ -279,6 +293,7 @@ export async function main(argv: readonly string[], out: (line: string) => void 
     .option('--from <position>', 'history export: first position', position)
     .option('--to <position>', 'history export: last position', position)
     .option('--data-dir <dir>', 'the data directory (to read; history import: to import into)', './data')
+    .option('--include-secrets', 'history export: Secrets in clear, read from --data-dir with its key (the server never sends them)')
     .option('--store <store>', 'sqlite (default), or an esdb:// connection string', storeSpec, 'sqlite')
     .option('-o, --output <format>', 'table (default), json or yaml')
     .addHelpText('after', '\n  kronicle history export [--out FILE] [--from N] [--to N] --server URL   a range of the log as a history file\n  kronicle history import FILE [--data-dir DIR]                           into an empty store')

@@ -131,12 +131,20 @@ describe('kronicle serve --nodes 3, with kubectl', () => {
     expect((await kubectl.run(['patch', 'service', 'web-np', '-p', '{"spec":{"selector":{"app":"myApp"}}}'])).code).toBe(0);
     const nodePort = (await kubectl.run(['get', 'service', 'web-np', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).stdout.trim();
     expect(nodePort).toMatch(/^3\d{4}$/);
+    for (const n of ['127.1.0.1', '127.1.0.2', '127.1.0.3']) {
+      await waitUntil(async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) seen.add((await get(`http://${n}:${nodePort}/`).catch(() => ({ pod: '' }))).pod);
+        return seen.has('app2') && seen.has('app3');
+      }, 15_000);
+    }
+    // A deleted pod's traffic moves to the others, through kube-proxy too.
+    expect((await kubectl.run(['delete', 'pod', 'app3'])).code).toBe(0);
     await waitUntil(async () => {
       const seen = new Set<string>();
-      for (let i = 0; i < 6; i++) seen.add((await get(`http://127.1.0.2:${nodePort}/`).catch(() => ({ pod: '' }))).pod);
-      return seen.has('app2') && seen.has('app3');
+      for (let i = 0; i < 6; i++) seen.add((await get(`http://127.1.0.3:${nodePort}/`).catch(() => ({ pod: '' }))).pod);
+      return seen.size === 1 && seen.has('app2');
     }, 15_000);
-    expect((await kubectl.run(['delete', 'pod', 'app3'])).code).toBe(0);
     expect((await kubectl.run(['delete', 'service', 'web-np'])).code).toBe(0);
   });
 

@@ -61,6 +61,15 @@ describe('Secrets encrypted at rest', () => {
       expect(grepDir(tmp.dir, VALUE)).toEqual([]);
       expect(grepDir(tmp.dir, b64)).toEqual([]);
 
+      // Asked for with the key (the data directory's), from the command line: in clear.
+      const out = path.join(tmp.dir, 'export', 'with-secrets.ndjson');
+      fs.mkdirSync(path.dirname(out));
+      const root = path.resolve(__dirname, '..');
+      const { execFileSync } = await import('node:child_process');
+      execFileSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/fixtures/kronicleCli.ts', 'history', 'export', '--include-secrets', '--data-dir', tmp.dir, '--out', out], { cwd: root });
+      expect(fs.readFileSync(out, 'utf8')).toContain(b64);
+      fs.rmSync(path.dirname(out), { recursive: true });
+
       // Without the key: the objects are sealed.
       const raw = await SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
       const sealed = (await raw.readAll({ maxCount: 10_000 })).filter((e) => e.stream === 'Secret-default/db');
