@@ -13,6 +13,7 @@ import { SYSTEM_ACTOR } from '../core/events/envelope';
 import { uuidV7Source } from '../core/ids';
 import { handleCommand, type IdSource } from '../core/shell';
 import type { EventStore } from '../core/store/port';
+import type { KubeObject } from '../core/objects/codecs';
 import { ClusterProjection } from '../projections';
 import { Snapshotter, SNAPSHOT_SCHEMA, loadSnapshotAt } from '../projections/snapshot';
 import { createApiApp, listenInsecure, listenSecure } from './server';
@@ -161,21 +162,17 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
   }
   const live = projection.follow(store);
 
-  for (const name of DEFAULT_NAMESPACES) {
-    if (projection.store('Namespace').get(undefined, name)) continue;
-    const r = await handleCommand(store, { kind: 'Namespace', name }, { type: 'Create', object: { metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } } }, {
-      now: clock(),
-      ids,
-      write: { actor: SYSTEM_ACTOR },
-    });
-    if (E.isRight(r)) await projection.waitFor(r.right.position);
-  }
-
-  // The bootstrap RBAC policy (roles and bindings of the built-in identities), once.
-  for (const object of bootstrapPolicy(standardReconcilers().map((r) => r.name))) {
+  // The system's own cluster-scoped objects, written once: the default namespaces, then the
+  // bootstrap RBAC policy (roles and bindings of the built-in identities).
+  const system = [
+    ...DEFAULT_NAMESPACES.map((name): KubeObject => ({ kind: 'Namespace', metadata: { name }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } })),
+    ...bootstrapPolicy(standardReconcilers().map((r) => r.name)),
+  ];
+  for (const object of system) {
     const kind = object.kind as string;
-    if (projection.store(kind).get(undefined, object.metadata.name as string)) continue;
-    const r = await handleCommand(store, { kind, name: object.metadata.name as string }, { type: 'Create', object }, { now: clock(), ids, write: { actor: SYSTEM_ACTOR } });
+    const name = object.metadata.name as string;
+    if (projection.store(kind).get(undefined, name)) continue;
+    const r = await handleCommand(store, { kind, name }, { type: 'Create', object }, { now: clock(), ids, write: { actor: SYSTEM_ACTOR } });
     if (E.isRight(r)) await projection.waitFor(r.right.position);
   }
 

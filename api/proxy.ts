@@ -19,8 +19,11 @@ export const NODE_PROXY_ROUTE = /^\/api\/v1\/nodes\/([^/]+)\/proxy(\/.*)?$/;
 
 const roundRobin = new Map<string, number>();
 
+/** Where a proxied request goes, or why it cannot. */
+type Target = { host: string; port: number } | { status: 'NotFound' | 'ServiceUnavailable'; message: string };
+
 /** Where a proxied request goes: the pod's IP and port, or a ready endpoint's; or a Status. */
-function target(ctx: ApiContext, ns: string, resource: string, nameAndPort: string): { host: string; port: number } | { status: 'NotFound' | 'ServiceUnavailable'; message: string } {
+function target(ctx: ApiContext, ns: string, resource: string, nameAndPort: string): Target {
   const [name, portName] = nameAndPort.split(':');
   if (resource === 'pods') {
     const pod = ctx.projection.store('Pod').get(ns, name)?.object as KubeObject | undefined;
@@ -49,7 +52,7 @@ function target(ctx: ApiContext, ns: string, resource: string, nameAndPort: stri
 }
 
 /** A node's kubelet endpoint: its InternalIP and the kubelet port its status names. */
-function nodeTarget(ctx: ApiContext, nameAndPort: string): { host: string; port: number } | { status: 'NotFound' | 'ServiceUnavailable'; message: string } {
+function nodeTarget(ctx: ApiContext, nameAndPort: string): Target {
   const [name, portName] = nameAndPort.split(':');
   const node = ctx.projection.store('Node').get(undefined, name)?.object as KubeObject | undefined;
   if (!node) return { status: 'NotFound', message: `nodes "${name}" not found` };

@@ -15,7 +15,7 @@ import type { StoredEvent } from '../core/store/port';
 import type { Reconciler } from '../controllers/runtime';
 import { DigestTracker } from '../projections/digest';
 import type { ClusterProjection } from '../projections';
-import { diff, ReplayError, type FieldChange } from '../replay/history';
+import { diff, objectsOf, ReplayError, type FieldChange } from '../replay/history';
 import { exportHistory, parseHistory, type SimulationInfo } from '../replay/historyFile';
 import { startKronicle, type RunningKronicle } from './kronicle';
 
@@ -170,7 +170,7 @@ export async function resimulate(text: string, options: SimulationOptions & { ma
   const refused: Array<ResimulationReport['refused'][number]> = [];
   const sim = await Simulation.start(info, options);
   let events: readonly StoredEvent[];
-  let finalLines: string[];
+  let final: Record<string, unknown>;
   try {
     for (const input of inputs) {
       await sim.advanceTo(input.at);
@@ -185,7 +185,7 @@ export async function resimulate(text: string, options: SimulationOptions & { ma
     const last = recorded.events[recorded.events.length - 1];
     if (last) await sim.advanceTo(last.recordedAt);
     events = await sim.store.readAll({ maxCount: Number.MAX_SAFE_INTEGER });
-    finalLines = await sim.export();
+    final = objectsOf(sim.kronicle.projection);
   } finally {
     await sim.close();
   }
@@ -197,7 +197,6 @@ export async function resimulate(text: string, options: SimulationOptions & { ma
     const changes = diff(a ? comparable(a) : undefined, b ? comparable(b) : undefined);
     if (changes.length > 0) differences.push({ index: i, ...(a ? { recorded: described(a) } : {}), ...(b ? { resimulated: described(b) } : {}), changes });
   }
-  const final = parseHistory(finalLines.join('\n')).final.objects;
   const finalDifferences = [...new Set([...Object.keys(recorded.final.objects), ...Object.keys(final)])]
     .sort()
     .map((object) => ({ object, changes: diff(recorded.final.objects[object], final[object]) }))

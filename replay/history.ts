@@ -202,6 +202,13 @@ export async function positionAt(store: EventStore, time: Date): Promise<bigint>
   }
 }
 
+/** The objects of a view as plain JSON, by `Kind-namespace/name`: how diffs and history files name them. */
+export function objectsOf(view: ClusterProjection): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of KINDS) for (const s of view.store(k.kind).list()) out[`${k.kind}-${s.object.metadata.namespace ? `${s.object.metadata.namespace}/` : ''}${s.object.metadata.name}`] = s.object;
+  return out;
+}
+
 export interface ObjectDiff {
   readonly object: string;
   readonly change: 'added' | 'removed' | 'changed';
@@ -213,13 +220,9 @@ export async function diffBetween(store: EventStore, from: bigint, to: bigint): 
   if (from > to) throw new ReplayError(`from (${from}) is after to (${to})`);
   const before = await stateAt(store, from);
   const after = await stateAt(store, to);
-  const objects = (view: ClusterProjection) => {
-    const out = new Map<string, unknown>();
-    for (const kind of KINDS) for (const s of view.store(kind.kind).list({}, false)) out.set(`${kind.kind}-${s.object.metadata.namespace ? `${s.object.metadata.namespace}/` : ''}${s.object.metadata.name}`, redactSecret(s.object));
-    return out;
-  };
-  const a = objects(before);
-  const b = objects(after);
+  const visible = (view: ClusterProjection) => new Map(Object.entries(objectsOf(view)).map(([name, o]) => [name, redactSecret(o)]));
+  const a = visible(before);
+  const b = visible(after);
   const out: ObjectDiff[] = [];
   for (const name of [...new Set([...a.keys(), ...b.keys()])].sort()) {
     const x = a.get(name);

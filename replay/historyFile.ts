@@ -12,8 +12,7 @@ import { decodeEvent } from '../core/events/types';
 import type { EventStore, JsonObject, StoredEvent } from '../core/store/port';
 import { ClusterProjection } from '../projections';
 import { stateDigest } from '../projections/digest';
-import { KINDS } from '../core/kinds';
-import { diff, ReplayError, type FieldChange } from './history';
+import { diff, objectsOf, ReplayError, type FieldChange } from './history';
 import { redactSecret } from './redact';
 
 export const HISTORY_FORMAT = 'kronicle-history';
@@ -38,13 +37,6 @@ interface Header {
   to: string;
   events: number;
   simulation?: SimulationInfo;
-}
-
-/** The objects of a projection by stream name, as plain JSON. */
-function objectsOf(view: ClusterProjection): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of KINDS) for (const s of view.store(k.kind).list()) out[`${k.kind}-${s.object.metadata.namespace ? `${s.object.metadata.namespace}/` : ''}${s.object.metadata.name}`] = s.object;
-  return out;
 }
 
 /**

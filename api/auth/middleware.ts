@@ -33,17 +33,21 @@ export function authorization(ctx: ApiContext) {
   };
 }
 
+/** A review request's body: JSON, or protobuf as kubectl sends it; undefined when it is neither. */
+function reviewBody<T>(req: Request): T | undefined {
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  try {
+    return ((req.get('content-type') ?? '').includes('protobuf') ? decodeProtobufBody(raw) : JSON.parse(raw.length ? raw.toString('utf8') : '{}')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 /** POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews: may I? (The insecure port's user may do anything.) */
 export function selfSubjectAccessReview(ctx: ApiContext) {
   return (req: Request, res: Response): void => {
-    let body: { spec?: { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> } };
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    try {
-      // kubectl auth can-i sends protobuf.
-      body = (req.get('content-type') ?? '').includes('protobuf') ? (decodeProtobufBody(raw) as typeof body) : JSON.parse(raw.length ? raw.toString('utf8') : '{}');
-    } catch {
-      return sendStatus(res, 'BadRequest', 'the body of the request is not a SelfSubjectAccessReview');
-    }
+    const body = reviewBody<{ spec?: { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> } }>(req);
+    if (!body) return sendStatus(res, 'BadRequest', 'the body of the request is not a SelfSubjectAccessReview');
     const r = body.spec?.resourceAttributes;
     const n = body.spec?.nonResourceAttributes;
     if (!r && !n) return sendStatus(res, 'Invalid', 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified', { kind: 'SelfSubjectAccessReview', causes: [{ reason: 'FieldValueInvalid', field: 'spec.resourceAttributes', message: 'exactly one of nonResourceAttributes or resourceAttributes must be specified' }] });
@@ -64,13 +68,8 @@ export function selfSubjectAccessReview(ctx: ApiContext) {
 /** POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews: what may I do in a namespace? (`kubectl auth can-i --list`) */
 export function selfSubjectRulesReview(ctx: ApiContext) {
   return (req: Request, res: Response): void => {
-    let body: { spec?: { namespace?: string } };
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    try {
-      body = (req.get('content-type') ?? '').includes('protobuf') ? (decodeProtobufBody(raw) as typeof body) : JSON.parse(raw.length ? raw.toString('utf8') : '{}');
-    } catch {
-      return sendStatus(res, 'BadRequest', 'the body of the request is not a SelfSubjectRulesReview');
-    }
+    const body = reviewBody<{ spec?: { namespace?: string } }>(req);
+    if (!body) return sendStatus(res, 'BadRequest', 'the body of the request is not a SelfSubjectRulesReview');
     const rules = (ctx.authorizer ?? new RbacAuthorizer(ctx.projection)).rulesFor(actorOf(req), body.spec?.namespace ?? 'default');
     res.status(201).json({
       kind: 'SelfSubjectRulesReview',

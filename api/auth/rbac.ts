@@ -89,41 +89,35 @@ export const PRIVILEGED_GROUP = 'system:masters';
 export class RbacAuthorizer {
   constructor(private readonly view: ClusterView) {}
 
+  /**
+   * The rules that apply to `actor`, binding by binding: every ClusterRoleBinding's, then (in a
+   * namespace) the RoleBindings' there — each with the binding that grants them.
+   */
+  private *grants(actor: Actor, namespace: string | undefined): Generator<{ readonly rules: readonly PolicyRule[]; readonly reason: string }> {
+    type Binding = KubeObject & { roleRef: { kind: string; name: string }; subjects?: Subject[] | null };
+    const rulesOf = (kind: string, name: string) => {
+      const role = kind === 'ClusterRole' ? this.view.store('ClusterRole').get(undefined, name) : this.view.store('Role').get(namespace, name);
+      return ((role?.object as KubeObject | undefined)?.rules as PolicyRule[] | null | undefined) ?? [];
+    };
+    for (const entry of this.view.store('ClusterRoleBinding').list({}, false)) {
+      const b = entry.object as Binding;
+      if ((b.subjects ?? []).some((s) => subjectMatches(s, actor))) yield { rules: rulesOf('ClusterRole', b.roleRef.name), reason: `RBAC: allowed by ClusterRoleBinding "${b.metadata.name}" of ClusterRole "${b.roleRef.name}"` };
+    }
+    if (namespace === undefined) return;
+    for (const entry of this.view.store('RoleBinding').list({ namespace }, false)) {
+      const b = entry.object as Binding;
+      if ((b.subjects ?? []).some((s) => subjectMatches(s, actor, namespace))) yield { rules: rulesOf(b.roleRef.kind, b.roleRef.name), reason: `RBAC: allowed by RoleBinding "${b.metadata.name}/${namespace}" of ${b.roleRef.kind} "${b.roleRef.name}"` };
+    }
+  }
+
   /** Every rule that applies to `actor` in `namespace` (SelfSubjectRulesReview: `kubectl auth can-i --list`). */
   rulesFor(actor: Actor, namespace: string): PolicyRule[] {
-    const rules: PolicyRule[] = [];
-    const roleRules = (kind: 'Role' | 'ClusterRole', name: string) =>
-      ((this.view.store(kind).get(kind === 'Role' ? namespace : undefined, name)?.object as KubeObject | undefined)?.rules as PolicyRule[] | null | undefined) ?? [];
-    for (const entry of this.view.store('ClusterRoleBinding').list({}, false)) {
-      const b = entry.object as KubeObject & { roleRef: { kind: string; name: string }; subjects?: Subject[] | null };
-      if ((b.subjects ?? []).some((s) => subjectMatches(s, actor))) rules.push(...roleRules('ClusterRole', b.roleRef.name));
-    }
-    for (const entry of this.view.store('RoleBinding').list({ namespace }, false)) {
-      const b = entry.object as KubeObject & { roleRef: { kind: string; name: string }; subjects?: Subject[] | null };
-      if ((b.subjects ?? []).some((s) => subjectMatches(s, actor, namespace))) rules.push(...roleRules(b.roleRef.kind === 'ClusterRole' ? 'ClusterRole' : 'Role', b.roleRef.name));
-    }
-    return rules;
+    return [...this.grants(actor, namespace)].flatMap((g) => g.rules);
   }
 
   authorize(actor: Actor, a: RequestAttributes): Decision {
     if ((actor.groups ?? []).includes(PRIVILEGED_GROUP)) return { allowed: true, reason: `member of ${PRIVILEGED_GROUP}` };
-    const rolesOf = (kind: 'Role' | 'ClusterRole', name: string, namespace?: string) => {
-      const role = this.view.store(kind).get(kind === 'Role' ? namespace : undefined, name)?.object as KubeObject | undefined;
-      return (role?.rules as PolicyRule[] | null | undefined) ?? [];
-    };
-    for (const entry of this.view.store('ClusterRoleBinding').list({}, false)) {
-      const b = entry.object as KubeObject & { roleRef: { kind: string; name: string }; subjects?: Subject[] | null };
-      if (!(b.subjects ?? []).some((s) => subjectMatches(s, actor))) continue;
-      if (rolesOf('ClusterRole', b.roleRef.name).some((r) => ruleAllows(r, a))) return { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "${b.metadata.name}" of ClusterRole "${b.roleRef.name}"` };
-    }
-    if (a.namespace !== undefined && a.resourceRequest) {
-      for (const entry of this.view.store('RoleBinding').list({ namespace: a.namespace }, false)) {
-        const b = entry.object as KubeObject & { roleRef: { kind: string; name: string }; subjects?: Subject[] | null };
-        if (!(b.subjects ?? []).some((s) => subjectMatches(s, actor, a.namespace))) continue;
-        const rules = b.roleRef.kind === 'ClusterRole' ? rolesOf('ClusterRole', b.roleRef.name) : rolesOf('Role', b.roleRef.name, a.namespace);
-        if (rules.some((r) => ruleAllows(r, a))) return { allowed: true, reason: `RBAC: allowed by RoleBinding "${b.metadata.name}/${a.namespace}" of ${b.roleRef.kind} "${b.roleRef.name}"` };
-      }
-    }
+    for (const g of this.grants(actor, a.resourceRequest ? a.namespace : undefined)) if (g.rules.some((r) => ruleAllows(r, a))) return { allowed: true, reason: g.reason };
     return { allowed: false, reason: '' };
   }
 }
