@@ -47,18 +47,21 @@ async function main(): Promise<void> {
     }
     const readRate = total / seconds(t);
 
-    // The fold: the projection's own code path, from the log.
+    // The fold: the projection's own code path, from the log. The indexes are built on the first
+    // question that needs one (ObjectStore): one such question is asked inside the timed part.
     const projection = new ClusterProjection();
     t = process.hrtime.bigint();
     for (const row of store.iterateRows(0n)) projection.apply(toStored(row));
+    const someNamespace = projection.store('Pod').list({ namespace: 'ns-0' }, false).length;
     const foldRate = total / seconds(t);
+    if (someNamespace === 0) throw new Error('no pods in namespace ns-0');
     if (projection.store('Pod').size !== pods || projection.decodeErrors !== 0) throw new Error('fold result is wrong');
     await store.close();
 
     report(`Full replay of ${fmt(total)} pod events (avg ${Math.round(bytes / total)} B payload) from SQLite`, [
       ['JSON.parse of the payloads alone (in memory)', `${fmt(parseRate)} events/s`],
       ['read rows + JSON.parse payload and metadata', `${fmt(readRate)} events/s (${(readRate / parseRate).toFixed(2)}×)`],
-      ['fold into projections (decode, upcast, evolve, index)', `${fmt(foldRate)} events/s (**${(foldRate / parseRate).toFixed(2)}×** the JSON.parse-only rate)`],
+      ['fold into projections (decode, upcast, evolve; indexes built once)', `${fmt(foldRate)} events/s (**${(foldRate / parseRate).toFixed(2)}×** the JSON.parse-only rate)`],
       ['(seeding the log)', `${seedSeconds.toFixed(1)} s`],
     ]);
   } finally {

@@ -95,19 +95,12 @@ export class ClusterProjection implements ClusterView {
 
   /**
    * Starts an empty projection from captured state (a snapshot's); the fold goes on from its
-   * position. An entry given with its index stub is indexed by the stub, so its object can be
-   * parsed lazily (snapshot.ts).
+   * position. Per kind, the objects by stream and a function giving their index stubs in the same
+   * order when first needed (ObjectStore.restore), so objects can be parsed lazily (snapshot.ts).
    */
-  restore(position: Position, kinds: Iterable<[string, Iterable<[string, StoredObject, KubeObject?]>]>): void {
+  restore(position: Position, kinds: Iterable<readonly [string, ReadonlyArray<readonly [string, StoredObject]>, () => readonly KubeObject[]]>): void {
     if (this._position !== 0n) throw new Error('restore needs an empty projection');
-    for (const [kind, entries] of kinds) {
-      const store = this.stores.get(kind);
-      if (!store) continue;
-      for (const [stream, entry, stub] of entries) {
-        if (stub) store.putRestored(stream, entry, stub);
-        else store.put(stream, entry);
-      }
-    }
+    for (const [kind, entries, stubs] of kinds) this.stores.get(kind)?.restore(entries, stubs);
     this._position = position;
   }
 

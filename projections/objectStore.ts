@@ -96,6 +96,13 @@ export class ObjectStore {
   private readonly byOwner: Index = new Map();
   private readonly byLabel = new Map<string, Index>();
   private readonly byField = new Map<string, Index>(INDEXED_FIELDS.map((f) => [f, new Map()]));
+  /**
+   * Whether the indexes exist yet. They are built on the first question that needs them and kept
+   * in step from then on, so a fold nobody lists from (a replay asked for one object, state at a
+   * position read whole, a snapshot just loaded) never pays for them.
+   */
+  private indexed = false;
+  private pendingStubs: { entries: ReadonlyArray<readonly [string, StoredObject]>; stubs: () => readonly KubeObject[] } | undefined;
 
   constructor(readonly kind: string) {}
 
@@ -110,6 +117,7 @@ export class ObjectStore {
   /** The objects that name `uid` among their owners, in no particular order. */
   ownedBy(uid: string): StoredObject[] {
     const out: StoredObject[] = [];
+    this.ensureIndexed();
     for (const key of keysAt(this.byOwner, uid)) {
       const s = this.objects.get(key);
       if (s) out.push(s);
@@ -132,19 +140,42 @@ export class ObjectStore {
    * Objects are keyed by their stream name: the log already holds it as one flat string.
    */
   put(key: string, next: StoredObject | undefined): void {
-    const prev = this.stubs.get(key) ?? this.objects.get(key)?.object;
+    const prev = this.indexed ? this.stubs.get(key) ?? this.objects.get(key)?.object : undefined;
     this.stubs.delete(key);
     if (next) this.objects.set(key, next);
     else this.objects.delete(key);
-    this.reindex(key, prev, next?.object);
+    if (this.indexed) this.reindex(key, prev, next?.object);
   }
 
-  /** Restores an object from a snapshot, indexed by its stub: its `object` may be parsed on first read. */
-  putRestored(key: string, entry: StoredObject, stub: KubeObject): void {
-    const prev = this.stubs.get(key) ?? this.objects.get(key)?.object;
-    this.objects.set(key, entry);
-    this.stubs.set(key, stub);
-    this.reindex(key, prev, stub);
+  /**
+   * Restores objects from a snapshot into an empty store. Each may be parsed when first read;
+   * `stubs()` gives their index stubs (indexStub), in the same order, and is called only when the
+   * indexes or a sorted list first need them — a snapshot loaded to read a few objects parses
+   * neither the stubs nor the other objects.
+   */
+  restore(entries: ReadonlyArray<readonly [string, StoredObject]>, stubs: () => readonly KubeObject[]): void {
+    if (this.objects.size > 0 || this.indexed) throw new Error('restore needs an empty store');
+    for (const [key, entry] of entries) this.objects.set(key, entry);
+    this.pendingStubs = { entries, stubs };
+  }
+
+  /** The stubs of restored objects, for those not replaced since. */
+  private loadStubs(): void {
+    const pending = this.pendingStubs;
+    if (!pending) return;
+    this.pendingStubs = undefined;
+    const stubs = pending.stubs();
+    pending.entries.forEach(([key, entry], i) => {
+      if (this.objects.get(key) === entry) this.stubs.set(key, stubs[i]);
+    });
+  }
+
+  /** Builds the indexes from the objects held (restored ones by their stubs), once. */
+  private ensureIndexed(): void {
+    if (this.indexed) return;
+    this.loadStubs();
+    this.indexed = true;
+    for (const [key, s] of this.objects) this.reindex(key, undefined, this.stubs.get(key) ?? s.object);
   }
 
   /**
@@ -152,6 +183,7 @@ export class ObjectStore {
    * `sorted = false`, in the store's own order (controllers that do not care save the sort).
    */
   list(query: ListQuery = {}, sorted = true): StoredObject[] {
+    if (sorted || query.labels || query.fields) this.loadStubs();
     const keys = this.candidates(query);
     const out: StoredObject[] = [];
     const byName: Array<[DeepReadonly<KubeObject>, StoredObject]> = [];
@@ -173,6 +205,7 @@ export class ObjectStore {
   /** The smallest index set that bounds the result, or every key. */
   private candidates(query: ListQuery): Iterable<string> {
     const sets: ReadonlySet<string>[] = [];
+    if (query.namespace !== undefined || query.labels?.length || query.fields?.length) this.ensureIndexed();
     if (query.namespace !== undefined) sets.push(keysAt(this.byNamespace, query.namespace));
     for (const r of query.labels ?? []) {
       const idx = this.byLabel.get(r.key);

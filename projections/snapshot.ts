@@ -17,7 +17,7 @@ import type { KubeObject } from '../core/objects/codecs';
 import { ClusterProjection, type ProjectionOptions } from './cluster';
 import { indexStub, type StoredObject } from './objectStore';
 
-export const SNAPSHOT_SCHEMA = 2;
+export const SNAPSHOT_SCHEMA = 3;
 export const SNAPSHOT_MIN_EVENTS = 500;
 
 /** Whether a snapshot is due after `eventsSince` events with `objects` objects in the cluster. */
@@ -27,27 +27,39 @@ export function snapshotDue(eventsSince: number, objects: number, minEvents = SN
 
 type Captured = ReturnType<ClusterProjection['capture']>;
 
-/** A row per object: [stream, position, revision, index stub, length of its JSON text]. */
-type Row = [string, string, string, KubeObject, number];
+/** A row per object: [stream, position, revision, byte length of its JSON text]. */
+type Row = [string, string, string, number];
+
+interface Header {
+  readonly position: string;
+  readonly kinds: Record<string, Row[]>;
+  /** The byte length of the stubs section. */
+  readonly stubs: number;
+}
 
 /**
- * The format: one line of JSON — the position and, per kind, a row per object with what it is
- * indexed by — then every object's JSON text, back to back, in the rows' order. Loading one
- * parses the rows and indexes the objects by them; each object's text is parsed when the object
- * is first read, so a question about a few objects (or a fold that touches a few) parses a few.
+ * The format, UTF-8: one line of JSON — the position and, per kind, a row per object — then the
+ * objects' index stubs (`{"Pod": [stub, …], …}`, in the rows' order), then every object's JSON
+ * text, back to back, in the rows' order. Loading one parses the rows alone; the stubs are parsed
+ * when the projection's indexes are first needed, and each object's text when the object is first
+ * read — so a question about a few objects (or a fold that touches a few) parses a few.
  */
 export function encodeSnapshot(captured: Captured): Snapshot {
   const kinds: Record<string, Row[]> = {};
+  const stubs: Record<string, KubeObject[]> = {};
   const texts: string[] = [];
   for (const [kind, entries] of captured.kinds) {
     if (entries.length === 0) continue;
+    stubs[kind] = entries.map(([, e]) => indexStub(e.object));
     kinds[kind] = entries.map(([stream, e]) => {
       const text = JSON.stringify(e.object);
       texts.push(text);
-      return [stream, e.position.toString(), e.revision.toString(), indexStub(e.object), text.length];
+      return [stream, e.position.toString(), e.revision.toString(), Buffer.byteLength(text)];
     });
   }
-  return { position: captured.position, schema: SNAPSHOT_SCHEMA, data: `${JSON.stringify({ position: captured.position.toString(), kinds })}\n${texts.join('')}` };
+  const stubsText = JSON.stringify(stubs);
+  const header: Header = { position: captured.position.toString(), kinds, stubs: Buffer.byteLength(stubsText) };
+  return { position: captured.position, schema: SNAPSHOT_SCHEMA, data: Buffer.from(`${JSON.stringify(header)}\n${stubsText}${texts.join('')}`) };
 }
 
 /** An object restored from a snapshot: its JSON text is parsed the first time it is read. */
@@ -55,7 +67,7 @@ class RestoredObject implements StoredObject {
   private parsed: KubeObject | undefined;
 
   constructor(
-    private readonly data: string,
+    private readonly data: Buffer,
     private readonly start: number,
     private readonly length: number,
     readonly position: bigint,
@@ -63,27 +75,34 @@ class RestoredObject implements StoredObject {
   ) {}
 
   get object(): KubeObject {
-    return (this.parsed ??= JSON.parse(this.data.substring(this.start, this.start + this.length)) as KubeObject);
+    return (this.parsed ??= JSON.parse(this.data.toString('utf8', this.start, this.start + this.length)) as KubeObject);
   }
 }
 
 export function decodeSnapshot(snapshot: Snapshot, options: ProjectionOptions = {}): ClusterProjection {
   const data = snapshot.data;
-  const newline = data.indexOf('\n');
+  const newline = data.indexOf(0x0a);
   if (newline < 0) throw new Error(`snapshot at ${snapshot.position} has no object section`);
-  const parsed = JSON.parse(data.slice(0, newline)) as { position: string; kinds: Record<string, Row[]> };
-  if (BigInt(parsed.position) !== snapshot.position) throw new Error(`snapshot at ${snapshot.position} says it is at ${parsed.position}`);
-  let offset = newline + 1;
-  const kinds: Array<[string, Array<[string, StoredObject, KubeObject]>]> = [];
-  for (const [kind, rows] of Object.entries(parsed.kinds)) {
-    kinds.push([
-      kind,
-      rows.map(([stream, position, revision, stub, length]) => {
-        const entry = new RestoredObject(data, offset, length, BigInt(position), BigInt(revision));
-        offset += length;
-        return [stream, entry, stub];
-      }),
-    ]);
+  const header = JSON.parse(data.toString('utf8', 0, newline)) as Header;
+  if (BigInt(header.position) !== snapshot.position) throw new Error(`snapshot at ${snapshot.position} says it is at ${header.position}`);
+  const stubsStart = newline + 1;
+  const stubsEnd = stubsStart + header.stubs;
+  let stubs: Record<string, KubeObject[]> | undefined;
+  const stubsOf = (kind: string) => (): readonly KubeObject[] => {
+    stubs ??= JSON.parse(data.toString('utf8', stubsStart, stubsEnd)) as Record<string, KubeObject[]>;
+    const out = stubs[kind];
+    if (out?.length !== header.kinds[kind].length) throw new Error(`snapshot at ${snapshot.position}: the stubs of ${kind} do not match its objects`);
+    return out;
+  };
+  let offset = stubsEnd;
+  const kinds: Array<[string, Array<[string, StoredObject]>, () => readonly KubeObject[]]> = [];
+  for (const [kind, rows] of Object.entries(header.kinds)) {
+    const entries = rows.map(([stream, position, revision, length]): [string, StoredObject] => {
+      const entry = new RestoredObject(data, offset, length, BigInt(position), BigInt(revision));
+      offset += length;
+      return [stream, entry];
+    });
+    kinds.push([kind, entries, stubsOf(kind)]);
   }
   if (offset !== data.length) throw new Error(`snapshot at ${snapshot.position} is truncated or overlong`);
   const view = new ClusterProjection(options);

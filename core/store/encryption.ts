@@ -25,14 +25,14 @@ export interface EncryptionKey {
   readonly secret: Buffer;
 }
 
-function seal(key: EncryptionKey, plaintext: string): string {
+function seal(key: EncryptionKey, plaintext: string | Buffer): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key.secret, iv);
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  const body = Buffer.concat([typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext), cipher.final()]);
   return `${PREFIX}${key.name}:${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64')}`;
 }
 
-function open(keys: readonly EncryptionKey[], sealed: string): string | undefined {
+function open(keys: readonly EncryptionKey[], sealed: string): Buffer | undefined {
   if (!sealed.startsWith(PREFIX)) return undefined;
   const rest = sealed.slice(PREFIX.length);
   const colon = rest.indexOf(':');
@@ -42,7 +42,7 @@ function open(keys: readonly EncryptionKey[], sealed: string): string | undefine
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.secret, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(raw.length - 16));
-    return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
   } catch {
     return undefined;
   }
@@ -92,11 +92,11 @@ export class EncryptingEventStore implements EventStore {
     if (snapshots) {
       // A snapshot holds every Secret of its moment: sealed whole.
       this.snapshots = {
-        saveSnapshot: (s: Snapshot) => snapshots.saveSnapshot({ ...s, data: seal(this.keys[0], s.data) }),
+        saveSnapshot: (s: Snapshot) => snapshots.saveSnapshot({ ...s, data: Buffer.from(seal(this.keys[0], s.data)) }),
         loadSnapshot: async (p: Position, schema: number) => {
           const s = await snapshots.loadSnapshot(p, schema);
           if (!s) return undefined;
-          const data = open(this.keys, s.data);
+          const data = open(this.keys, s.data.toString());
           return data === undefined ? undefined : { ...s, data };
         },
         snapshotPositions: (schema: number) => snapshots.snapshotPositions(schema),
@@ -148,9 +148,9 @@ export class EncryptingEventStore implements EventStore {
     if (!isSecretStream(e.stream) || !isObject(e.data) || !isObject(e.data.object)) return e;
     const sealed = e.data.object[SEALED_FIELD];
     if (typeof sealed !== 'string') return e;
-    const text = open(this.keys, sealed);
+    const bytes = open(this.keys, sealed);
     // Sealed with a key this Kronicle was not given: the object stays sealed (readable as such).
-    if (text === undefined) return e;
-    return { ...e, data: { ...e.data, object: JSON.parse(text) as JsonObject } };
+    if (bytes === undefined) return e;
+    return { ...e, data: { ...e.data, object: JSON.parse(bytes.toString('utf8')) as JsonObject } };
   }
 }

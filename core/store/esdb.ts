@@ -51,7 +51,8 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * Snapshots of projection state go to a system stream: every read and subscription of Kronicle's
- * events skips system streams, so they never look like cluster events.
+ * events skips system streams, so they never look like cluster events. Each is a JSON event
+ * holding the encoded state in base64.
  */
 export const SNAPSHOT_STREAM = '$kronicle-snapshots';
 
@@ -113,7 +114,7 @@ export class EsdbEventStore implements EventStore {
       this.ensureOpen();
       try {
         await this.client.appendToStream(SNAPSHOT_STREAM, [
-          { id: randomUUID(), type: 'KronicleSnapshot', contentType: 'application/json' as const, data: { position: s.position.toString(), schema: s.schema, state: s.data } as never, metadata: {} as never },
+          { id: randomUUID(), type: 'KronicleSnapshot', contentType: 'application/json' as const, data: { position: s.position.toString(), schema: s.schema, state: s.data.toString('base64') } as never, metadata: {} as never },
         ]);
       } catch (err) {
         throw this.translate(err, SNAPSHOT_STREAM);
@@ -133,7 +134,7 @@ export class EsdbEventStore implements EventStore {
     try {
       for await (const resolved of this.client.readStream(SNAPSHOT_STREAM, { direction: FORWARDS, fromRevision: START, maxCount: 10_000 })) {
         const d = resolved.event?.data as { position?: string; schema?: number; state?: string } | undefined;
-        if (d && typeof d.position === 'string' && typeof d.schema === 'number' && typeof d.state === 'string') out.push({ position: BigInt(d.position), schema: d.schema, data: d.state });
+        if (d && typeof d.position === 'string' && typeof d.schema === 'number' && typeof d.state === 'string') out.push({ position: BigInt(d.position), schema: d.schema, data: Buffer.from(d.state, 'base64') });
       }
     } catch (err) {
       if ((err as { type?: string }).type === ErrorType.STREAM_NOT_FOUND) return [];

@@ -92,7 +92,8 @@ export const DEFAULT_READ_COUNT = 4096;
 export interface Snapshot {
   readonly position: Position;
   readonly schema: number;
-  readonly data: string;
+  /** The encoded state (projections/snapshot.ts), opaque to the store. */
+  readonly data: Buffer;
 }
 
 export interface SnapshotStore {

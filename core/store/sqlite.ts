@@ -392,12 +392,12 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     saveSnapshot: async (s: Snapshot) => {
       this.ensureOpen();
       if (s.position > this.durableHead) throw new RangeError(`snapshot at ${s.position} is beyond the log's head (${this.durableHead})`);
-      this.stmt.saveSnapshot.run(s.position, s.schema, BigInt(this.clock().getTime()), zlib.deflateRawSync(Buffer.from(s.data), { level: 1 }));
+      this.stmt.saveSnapshot.run(s.position, s.schema, BigInt(this.clock().getTime()), zlib.deflateRawSync(s.data, { level: 1 }));
     },
     loadSnapshot: async (position: Position, schema: number) => {
       this.ensureOpen();
       const row = this.stmt.loadSnapshot.get(position, schema) as { position: bigint; data: Buffer } | undefined;
-      return row ? { position: row.position, schema, data: zlib.inflateRawSync(row.data).toString('utf8') } : undefined;
+      return row ? { position: row.position, schema, data: zlib.inflateRawSync(row.data) } : undefined;
     },
     snapshotPositions: async (schema: number) => {
       this.ensureOpen();
