@@ -98,7 +98,7 @@ export class ClusterProjection implements ClusterView {
    * position. Per kind, the objects by stream and a function giving their index stubs in the same
    * order when first needed (ObjectStore.restore), so objects can be parsed lazily (snapshot.ts).
    */
-  restore(position: Position, kinds: Iterable<readonly [string, ReadonlyArray<readonly [string, StoredObject]>, () => readonly KubeObject[]]>): void {
+  restore(position: Position, kinds: Iterable<readonly [string, ReadonlyArray<readonly [string, StoredObject]>, () => readonly KubeObject[] | undefined]>): void {
     if (this._position !== 0n) throw new Error('restore needs an empty projection');
     for (const [kind, entries, stubs] of kinds) this.stores.get(kind)?.restore(entries, stubs);
     this._position = position;

@@ -102,7 +102,7 @@ export class ObjectStore {
    * position read whole, a snapshot just loaded) never pays for them.
    */
   private indexed = false;
-  private pendingStubs: { entries: ReadonlyArray<readonly [string, StoredObject]>; stubs: () => readonly KubeObject[] } | undefined;
+  private pendingStubs: { entries: ReadonlyArray<readonly [string, StoredObject]>; stubs: () => readonly KubeObject[] | undefined } | undefined;
 
   constructor(readonly kind: string) {}
 
@@ -149,11 +149,12 @@ export class ObjectStore {
 
   /**
    * Restores objects from a snapshot into an empty store. Each may be parsed when first read;
-   * `stubs()` gives their index stubs (indexStub), in the same order, and is called only when the
+   * `stubs()` gives their index stubs (indexStub), in the same order (or undefined: none to be
+   * had, the objects are read instead), and is called only when the
    * indexes or a sorted list first need them — a snapshot loaded to read a few objects parses
    * neither the stubs nor the other objects.
    */
-  restore(entries: ReadonlyArray<readonly [string, StoredObject]>, stubs: () => readonly KubeObject[]): void {
+  restore(entries: ReadonlyArray<readonly [string, StoredObject]>, stubs: () => readonly KubeObject[] | undefined): void {
     if (this.objects.size > 0 || this.indexed) throw new Error('restore needs an empty store');
     for (const [key, entry] of entries) this.objects.set(key, entry);
     this.pendingStubs = { entries, stubs };
@@ -165,6 +166,8 @@ export class ObjectStore {
     if (!pending) return;
     this.pendingStubs = undefined;
     const stubs = pending.stubs();
+    // Without stubs the objects themselves are read.
+    if (!stubs) return;
     pending.entries.forEach(([key, entry], i) => {
       if (this.objects.get(key) === entry) this.stubs.set(key, stubs[i]);
     });

@@ -88,14 +88,19 @@ export function decodeSnapshot(snapshot: Snapshot, options: ProjectionOptions = 
   const stubsStart = newline + 1;
   const stubsEnd = stubsStart + header.stubs;
   let stubs: Record<string, KubeObject[]> | undefined;
-  const stubsOf = (kind: string) => (): readonly KubeObject[] => {
-    stubs ??= JSON.parse(data.toString('utf8', stubsStart, stubsEnd)) as Record<string, KubeObject[]>;
+  // Stubs that cannot be read (they never are, unless the bytes were damaged) are done without:
+  // the indexes are then built from the objects themselves.
+  const stubsOf = (kind: string) => (): readonly KubeObject[] | undefined => {
+    try {
+      stubs ??= JSON.parse(data.toString('utf8', stubsStart, stubsEnd)) as Record<string, KubeObject[]>;
+    } catch {
+      return undefined;
+    }
     const out = stubs[kind];
-    if (out?.length !== header.kinds[kind].length) throw new Error(`snapshot at ${snapshot.position}: the stubs of ${kind} do not match its objects`);
-    return out;
+    return Array.isArray(out) && out.length === header.kinds[kind].length ? out : undefined;
   };
   let offset = stubsEnd;
-  const kinds: Array<[string, Array<[string, StoredObject]>, () => readonly KubeObject[]]> = [];
+  const kinds: Array<[string, Array<[string, StoredObject]>, () => readonly KubeObject[] | undefined]> = [];
   for (const [kind, rows] of Object.entries(header.kinds)) {
     const entries = rows.map(([stream, position, revision, length]): [string, StoredObject] => {
       const entry = new RestoredObject(data, offset, length, BigInt(position), BigInt(revision));

@@ -109,6 +109,27 @@ describe.each(['rc-scale', 'service-endpoints'])('indexes of a projection restor
       await store.close();
     }
   });
+
+  it('are built from the objects when the stubs section is damaged', async () => {
+    const store = new MemoryEventStore();
+    try {
+      await importHistory(store, read(name));
+      const head = await store.headPosition();
+      await stateAt(store, head, { snapshotEvery: 7 });
+      const [, p] = await store.snapshots.snapshotPositions(SNAPSHOT_SCHEMA);
+      const snapshot = (await store.snapshots.loadSnapshot(p, SNAPSHOT_SCHEMA))!;
+      const data = Buffer.from(snapshot.data);
+      const newline = data.indexOf(0x0a);
+      const stubs = (JSON.parse(data.toString('utf8', 0, newline)) as { stubs: number }).stubs;
+      data.fill('#', newline + 1, newline + 1 + stubs);
+      await store.snapshots.saveSnapshot({ ...snapshot, data });
+      const view = (await loadSnapshotAt(store, p))!;
+      expect(view.position).toBe(p);
+      expect(listings(view)).toEqual(listings(await stateAt(store, p, { snapshots: false })));
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('snapshots are disposable', () => {

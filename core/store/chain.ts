@@ -28,13 +28,10 @@ export interface ChainedRow {
 }
 
 export function chainHash(previous: string, row: Omit<ChainedRow, 'hash'>): string {
-  const h = createHash('sha256');
-  h.update(previous);
-  h.update(`\n${row.position}\n${row.id}\n${row.stream}\n${row.revision}\n${row.type}\n${row.recordedAt}\n`);
-  h.update(row.data);
-  h.update('\n');
-  h.update(row.metadata);
-  return h.digest('hex');
+  // One update of the whole text: the same bytes as feeding the parts, at about half the cost.
+  return createHash('sha256')
+    .update(`${previous}\n${row.position}\n${row.id}\n${row.stream}\n${row.revision}\n${row.type}\n${row.recordedAt}\n${row.data}\n${row.metadata}`)
+    .digest('hex');
 }
 
 /** A store whose events carry the chain: it can hand out its rows as stored, in log order. */

@@ -221,8 +221,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       const o = (outcomes as Outcome[])[i];
       return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(o.error));
     });
-    const head = (this.stmt.head.get() as bigint | null) ?? 0n;
-    this.unsynced.push({ answer, head });
+    this.unsynced.push({ answer, head: this.tip.position });
     this.sync();
   }
 
