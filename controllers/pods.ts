@@ -1,6 +1,6 @@
 /** Small readings of pods and nodes that several controllers share. */
 import type { KubeObject } from '../core/objects/codecs';
-import { addQuantities, mustParseQuantity, ZERO, type Quantity } from '../core/quantity';
+import { mustParseQuantity, ZERO, type Quantity } from '../core/quantity';
 import { podTotals } from '../core/admission/limitRanger';
 
 type Condition = { type: string; status: string; lastTransitionTime?: string | null; lastHeartbeatTime?: string; reason?: string; message?: string };
@@ -54,17 +54,6 @@ export function podRequests(pod: KubeObject): { cpu: Quantity; memory: Quantity 
     requestsCache.set(pod, (r = { cpu: t.cpu ?? ZERO, memory: t.memory ?? ZERO }));
   }
   return r;
-}
-
-export function sumRequests(pods: readonly KubeObject[]): { cpu: Quantity; memory: Quantity } {
-  let cpu = ZERO;
-  let memory = ZERO;
-  for (const p of pods) {
-    const r = podRequests(p);
-    cpu = addQuantities(cpu, r.cpu);
-    memory = addQuantities(memory, r.memory);
-  }
-  return { cpu, memory };
 }
 
 export const allocatableOf = (node: KubeObject, resource: string): Quantity => {

@@ -6,7 +6,7 @@ import type { KubeObject } from '../core/objects/codecs';
 import { keyOf, type Action, type Decision } from '../controllers/actions';
 import { HollowKubelet } from '../controllers/kubelet';
 import { replicationController } from '../controllers/replication';
-import { scheduler } from '../controllers/scheduler';
+import { NodeUsages, scheduler, usageOf } from '../controllers/scheduler';
 import { nodeLifecycle } from '../controllers/nodeLifecycle';
 import { endpointsController } from '../controllers/endpoints';
 import { serviceController } from '../controllers/service';
@@ -120,6 +120,38 @@ describe('scheduler', () => {
   });
   it('leaves bound pods alone', () => {
     expect(given([node('n1'), pod('p', { node: 'n1' })]).when(scheduler, key).actions).toEqual([]);
+  });
+  it('keeps every node’s usage in step with the pods’ changes (the same as summing each node’s pods)', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    const nodes = ['n1', 'n2', 'n3'];
+    const owners = [undefined, 'rc-a', 'rc-b'];
+    const make = (name: string): KubeObject => {
+      const p = pod(name, { owned: false, phase: ['Pending', 'Running', 'Succeeded', 'Failed'][rnd(4)], cpu: `${1 + rnd(3)}00m`, ...(rnd(4) > 0 ? { node: nodes[rnd(3)] } : {}) });
+      const o = owners[rnd(3)];
+      return o ? { ...p, metadata: { ...p.metadata, ownerReferences: [{ ...owner, uid: o }] } } : p;
+    };
+    const current = new Map<string, KubeObject>();
+    for (let i = 0; i < 10; i++) current.set(`p${i}`, make(`p${i}`));
+    const usages = new NodeUsages(viewOf([...current.values()]));
+    const mismatches: string[] = [];
+    for (let step = 0; step < 500; step++) {
+      const name = `p${rnd(14)}`;
+      if (current.has(name) && rnd(4) === 0) {
+        usages.observe(current.get(name)!, true);
+        current.delete(name);
+      } else {
+        const next = make(name);
+        current.set(name, next);
+        usages.observe(next, false);
+      }
+      for (const n of nodes) {
+        const expected = usageOf([...current.values()].filter((p) => (p.spec as { nodeName?: string }).nodeName === n));
+        const got = usages.of(n);
+        if (got.pods !== expected.pods || got.cpu !== expected.cpu || got.memory !== expected.memory || JSON.stringify([...got.owners].sort()) !== JSON.stringify([...expected.owners].sort())) mismatches.push(`step ${step} ${n}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 });
 
