@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type * as http from 'node:http';
 import { Subject } from 'rxjs';
-import { ApiClient, ControllerManager, ElectedControllers, eventAtFrom, hollowNodes, standardReconcilers, wallClock, type Clock, type ControllerSettings, type HollowKubelet, type LeaderElectionOptions, type Reconciler } from '../controllers';
+import { ApiClient, ControllerManager, type ActionPerformer, ElectedControllers, eventAtFrom, hollowNodes, standardReconcilers, wallClock, type Clock, type ControllerSettings, type HollowKubelet, type LeaderElectionOptions, type Reconciler } from '../controllers';
 import { SYSTEM_ACTOR } from '../core/events/envelope';
 import { uuidV7Source } from '../core/ids';
 import { handleCommand, type IdSource } from '../core/shell';
@@ -17,6 +17,7 @@ import type { KubeObject } from '../core/objects/codecs';
 import { ClusterProjection } from '../projections';
 import { Snapshotter, SNAPSHOT_SCHEMA, loadSnapshotAt } from '../projections/snapshot';
 import { createApiApp, listenInsecure, listenSecure } from './server';
+import { InProcessActions } from './inProcess';
 import { PodServers } from '../controllers/podServers';
 import { KubeProxy } from '../controllers/kubeProxy';
 import type * as https from 'node:https';
@@ -83,6 +84,8 @@ export interface RunningKronicle {
   /** The CA that signed the secure port's certificate (PEM), when it runs. */
   readonly caCert?: string;
   readonly projection: ClusterProjection;
+  /** Performs controllers' actions as the server's own controllers do (api/inProcess.ts). */
+  readonly actions: ActionPerformer;
   /** The in-process controller manager, when controllers run here. */
   readonly controllers?: ControllerManager;
   readonly kubelets: readonly HollowKubelet[];
@@ -178,7 +181,8 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
 
   const shutdown = new Subject<void>();
   const authorizer = new RbacAuthorizer(projection);
-  const app = createApiApp({ store, projection, ids, clock, shutdown, authorizer });
+  const apiContext = { store, projection, ids, clock, shutdown, authorizer };
+  const app = createApiApp(apiContext);
   const server: http.Server = await listenInsecure(app, options.host ?? '127.0.0.1', options.port ?? 8080);
   let secureServer: https.Server | undefined;
   let secureUrl: string | undefined;
@@ -211,9 +215,10 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
   const kubelets = hollowNodes(options.nodes ?? 0, options.controllerSettings);
   let controllers: ControllerManager | undefined;
   let elected: ElectedControllers | undefined;
-  let client: ApiClient | undefined;
+  const client = new ApiClient(url);
+  // Heartbeats, bindings and status reports in-process; every other action over the API.
+  const api = new InProcessActions(apiContext, client);
   if (options.controllers ?? kubelets.length > 0) {
-    const api = (client = new ApiClient(url));
     const clock = options.controllerClock ?? wallClock;
     // On the wall clock each reconciler has its own worker; in virtual time one worker for all,
     // so that a run is reproducible event for event.
@@ -240,6 +245,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
     ...(secureUrl ? { secureUrl } : {}),
     ...(caCert ? { caCert } : {}),
     projection,
+    actions: api,
     controllers,
     kubelets,
     async close() {
@@ -247,7 +253,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
       for (const p of kubeProxies) p.stop();
       await elected?.stop();
       await controllers?.stop();
-      client?.close();
+      client.close();
       // Watches end cleanly first (a client re-watches from its last resourceVersion); then the
       // idle keep-alive connections go, and whatever is still open after a moment.
       shutdown.next();

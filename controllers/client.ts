@@ -30,7 +30,13 @@ export class ApiError extends Error {
   }
 }
 
-export class ApiClient {
+/** What carries out controllers' actions: the API over HTTP (ApiClient), or in-process (api/inProcess.ts). */
+export interface ActionPerformer {
+  /** Performs one action as `actor`; resolves with the answered object, rejects with an ApiError. */
+  perform(action: Action, actor: string, manager: string, cause: Cause): Promise<unknown>;
+}
+
+export class ApiClient implements ActionPerformer {
   private readonly agent: http.Agent;
 
   constructor(private readonly baseUrl: string) {

@@ -35,7 +35,7 @@ export function hollowNodes(count: number, settings: ControllerSettings = {}, fi
 }
 
 export { ControllerManager, eventAtFrom, type Reconciler } from './runtime';
-export { ApiClient } from './client';
+export { ApiClient, type ActionPerformer } from './client';
 export { RemoteView } from './remoteView';
 export { HollowKubelet } from './kubelet';
 export { VirtualClock, wallClock, type Clock } from './clock';

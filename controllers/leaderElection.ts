@@ -9,7 +9,7 @@
 import type { KubeObject } from '../core/objects/codecs';
 import { rfc3339Micro } from '../core/json';
 import type { ClusterView } from '../projections';
-import type { ApiClient } from './client';
+import type { ActionPerformer } from './client';
 import type { Clock } from './clock';
 
 const ACTOR = 'system:kube-controller-manager';
@@ -30,7 +30,7 @@ export class LeaderElector {
 
   constructor(
     private readonly view: ClusterView,
-    private readonly client: ApiClient,
+    private readonly client: ActionPerformer,
     private readonly clock: Clock,
     private readonly options: LeaderElectionOptions,
     private readonly callbacks: { onStartedLeading: () => void; onStoppedLeading: () => void | Promise<void> },
@@ -114,7 +114,7 @@ export class ElectedControllers {
   private manager: { start(): void; stop(): Promise<void> } | undefined;
   private readonly elector: LeaderElector;
 
-  constructor(view: ClusterView, client: ApiClient, clock: Clock, options: LeaderElectionOptions, makeManager: () => { start(): void; stop(): Promise<void> }, log: (line: string) => void = () => undefined) {
+  constructor(view: ClusterView, client: ActionPerformer, clock: Clock, options: LeaderElectionOptions, makeManager: () => { start(): void; stop(): Promise<void> }, log: (line: string) => void = () => undefined) {
     this.elector = new LeaderElector(view, client, clock, options, {
       onStartedLeading: () => {
         log(`kronicle: ${options.identity} is the leader: controllers running`);

@@ -15,7 +15,7 @@ import type { Clock } from './clock';
 import { WorkQueue, type Rank } from './queue';
 import { decisionDigest, parseKey, type Action, type Decision, type EventNote } from './actions';
 import type { KubeObject } from '../core/objects/codecs';
-import { ApiError, type ApiClient, type Cause } from './client';
+import { ApiError, type ActionPerformer, type Cause } from './client';
 
 export interface ReconcileContext {
   readonly view: ClusterView;
@@ -58,7 +58,7 @@ export interface ManagerOptions {
   readonly projection: ClusterView;
   /** Where the event at a log position is read (the cause of a decision taken at start). */
   readonly eventAt: (position: bigint) => Promise<{ readonly id: string; readonly correlationId?: string } | undefined>;
-  readonly client: ApiClient;
+  readonly client: ActionPerformer;
   readonly clock: Clock;
   readonly reconcilers: readonly Reconciler[];
   readonly log?: (line: string) => void;

@@ -91,12 +91,17 @@ describe('controllers, scheduler and hollow kubelets', () => {
     const events = await store.readAll({ from: 1n, maxCount: 1_000_000 });
     const seen = new Map<string, bigint>();
     const actors = new Set<string>();
+    const inProcess = new Set<string>();
     let caused = 0;
     for (const e of events) {
-      const m = e.metadata as { actor: { kind: string; name: string; impersonator?: string }; causationId?: string; observedPosition?: string; decidedAt?: string };
+      const m = e.metadata as { actor: { kind: string; name: string; impersonator?: string; authMethod?: string }; causationId?: string; observedPosition?: string; decidedAt?: string };
       if (m.actor.kind === 'controller' || m.actor.kind === 'node') {
         actors.add(m.actor.name);
-        expect(m.actor.impersonator).toBe('system:unsecured');
+        // Heartbeats, bindings and status reports are written in-process; the rest through the API, impersonating.
+        if (m.actor.authMethod === 'in-process') {
+          inProcess.add(e.type);
+          expect(m.actor.impersonator).toBeUndefined();
+        } else expect(m.actor).toMatchObject({ authMethod: 'insecure-port', impersonator: 'system:unsecured' });
         expect(m.causationId).toBeDefined();
         expect(seen.get(m.causationId as string)).toBeDefined();
         expect(seen.get(m.causationId as string)! < e.position).toBe(true);
@@ -107,6 +112,8 @@ describe('controllers, scheduler and hollow kubelets', () => {
       seen.set(e.id, e.position);
     }
     expect(caused).toBeGreaterThan(20);
+    expect([...inProcess].sort()).toEqual(expect.arrayContaining(['NodeLeaseRenewed', 'PodBound', 'PodStatusReported']));
+    for (const type of inProcess) expect(type).toMatch(/^(NodeLeaseRenewed|PodBound|PodStatusReported|\w+StatusUpdated)$/);
     expect([...actors].sort()).toEqual(
       expect.arrayContaining(['system:controller:replication-controller', 'system:kube-scheduler', 'system:node:node-1', 'system:node:node-2', 'system:node:node-3']),
     );

@@ -1,0 +1,79 @@
+/**
+ * The control plane's own frequent writes — a node's lease renewal, a pod's binding, a status
+ * report — performed inside the server's process, without HTTP. Each runs the command the API's
+ * handler for that verb runs (PUT of a node Lease, POST of a Binding, PUT of /status: the same
+ * validation, the same command through the same shell; no admission applies to these verbs
+ * there either), with the envelope a controller's request would get — the actor, the cause, the
+ * decision — recorded with `authMethod: in-process`, since no port was involved. Every other
+ * action goes over the API.
+ *
+ * Why: through HTTP each of these cost ~1.6 ms of CPU (request and answer serialised, parsed,
+ * routed), most of the cost of 5,000 hollow nodes' heartbeats and of the scheduler's bindings.
+ */
+import * as E from 'fp-ts/Either';
+import { kindSpec } from '../core/kinds';
+import type { KubeObject } from '../core/objects/codecs';
+import type { ObjectCommand } from '../core/deciders/object';
+import type { WriteContext } from '../core/events/envelope';
+import { handleCommand } from '../core/shell';
+import { ApiError, type ActionPerformer, type Cause } from '../controllers/client';
+import type { Action } from '../controllers/actions';
+import { actorKindOf } from './auth/authn';
+import type { ApiContext } from './resources';
+import { invalidStatus, rejectionStatus, statusBody } from './status';
+
+export class InProcessActions implements ActionPerformer {
+  constructor(
+    private readonly ctx: ApiContext,
+    private readonly api: ActionPerformer,
+  ) {}
+
+  async perform(action: Action, actor: string, manager: string, cause: Cause): Promise<unknown> {
+    switch (action.verb) {
+      case 'renewLease': {
+        if (!Number.isInteger(action.durationSeconds) || action.durationSeconds <= 0) {
+          throw statusError(invalidStatus('Lease', action.name, [{ type: 'FieldValueInvalid', field: 'spec.leaseDurationSeconds', message: `Invalid value: ${action.durationSeconds}: must be greater than 0` }]));
+        }
+        const command: ObjectCommand = { type: 'RenewLease', namespace: 'kube-node-lease', name: action.name, holderIdentity: action.holder || action.name, leaseDurationSeconds: action.durationSeconds };
+        return this.run({ kind: 'Lease', namespace: 'kube-node-lease', name: action.name }, command, actor, cause);
+      }
+      case 'bind': {
+        await this.run({ kind: 'Pod', namespace: action.namespace, name: action.name }, { type: 'Bind', nodeName: action.node, preconditions: { uid: action.uid } }, actor, cause);
+        return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+      }
+      case 'updateStatus': {
+        if (!kindSpec(action.kind)?.hasStatus) return this.api.perform(action, actor, manager, cause);
+        const rv = action.body.metadata?.resourceVersion;
+        const command: ObjectCommand = { type: 'UpdateStatus', status: (action.body.status ?? {}) as never, preconditions: { resourceVersion: typeof rv === 'string' ? rv : undefined } };
+        return this.run({ kind: action.kind, namespace: action.namespace, name: action.name }, command, actor, cause);
+      }
+      default:
+        return this.api.perform(action, actor, manager, cause);
+    }
+  }
+
+  /** The command through the shell, as the API's handlers run it; the object as it is after. */
+  private async run(key: { kind: string; namespace?: string; name: string }, command: ObjectCommand, actor: string, cause: Cause): Promise<KubeObject | undefined> {
+    const { store, projection, ids, clock } = this.ctx;
+    const result = await handleCommand(store, key, command, { now: clock(), ids, write: writeContext(actor, cause, ids.uuid()) }, projection.loader);
+    if (E.isLeft(result)) throw statusError(rejectionStatus(result.left, key.kind));
+    await projection.waitFor(result.right.position);
+    return result.right.object ?? (projection.store(key.kind).get(key.namespace, key.name)?.object as KubeObject | undefined);
+  }
+}
+
+/** The envelope of a controller's write: who, and the decision and the event that caused it. */
+function writeContext(actor: string, cause: Cause, requestId: string): WriteContext {
+  const kind = actorKindOf(actor);
+  return {
+    actor: { kind, name: actor, ...(kind === 'node' ? { groups: ['system:nodes'] } : {}), authMethod: 'in-process' },
+    requestId,
+    ...(cause.causationId ? { causationId: cause.causationId } : {}),
+    ...(cause.correlationId ? { correlationId: cause.correlationId } : {}),
+    observedPosition: cause.observedPosition.toString(),
+    decidedAt: cause.decidedAt.toISOString(),
+    ...(cause.decision ? { decision: { controller: cause.decision.controller, digest: cause.decision.digest, key: cause.decision.key } } : {}),
+  };
+}
+
+const statusError = (s: ReturnType<typeof statusBody>): ApiError => new ApiError(s.code, s.reason, s.message);
