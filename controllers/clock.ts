@@ -8,10 +8,19 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): () => void;
 }
 
+/**
+ * Timers of a second or more fire on the next multiple of this many milliseconds of the wall
+ * clock: thousands of hollow kubelets renewing every 10 s then renew in the same turns of the event
+ * loop, so their heartbeats share commits and fsyncs instead of each paying for its own.
+ */
+export const COARSE_TIMER_MS = 100;
+
 export const wallClock: Clock = {
   now: () => new Date(),
   setTimer(ms, fn) {
-    const t = setTimeout(fn, ms);
+    const now = Date.now();
+    const delay = ms >= 1000 ? Math.ceil((now + ms) / COARSE_TIMER_MS) * COARSE_TIMER_MS - now : ms;
+    const t = setTimeout(fn, delay);
     t.unref?.();
     return () => clearTimeout(t);
   },

@@ -147,7 +147,8 @@ export class ControllerManager {
   }
 
   private wakeIdleWaiters(): void {
-    if (!this.isIdle && this.running) return;
+    // Checked for every key processed: with no one waiting, the lanes (one per kubelet) are not walked.
+    if (this.idleWaiters.length === 0 || (!this.isIdle && this.running)) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     waiters.forEach((w) => w());
@@ -258,6 +259,8 @@ export class ControllerManager {
   private async lastEventOf(key: string): Promise<Trigger | undefined> {
     const { kind, namespace, name } = parseKey(key);
     const entry = this.options.projection.store(kind).get(namespace, name);
+    // The projection remembers the event behind each object it folded (not those restored from a snapshot).
+    if (entry?.eventId) return { eventId: entry.eventId, correlationId: entry.correlationId ?? entry.eventId };
     const position = entry?.position ?? this.options.projection.position;
     if (position <= 0n) return undefined;
     const event = await this.options.eventAt(position);

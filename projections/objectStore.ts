@@ -23,6 +23,9 @@ export interface StoredObject {
   readonly position: bigint;
   /** The stream revision of the object's last event. */
   readonly revision: bigint;
+  /** The id of that event, and its correlation id when not its own (known for objects folded, not restored). */
+  readonly eventId?: string;
+  readonly correlationId?: string;
 }
 
 export interface ListQuery {
@@ -72,16 +75,18 @@ const EMPTY: ReadonlySet<string> = new Set();
  * INDEXED_FIELDS. An object restored from a snapshot is indexed by its stub and parsed only when
  * someone reads it.
  */
+const INDEXED_PATHS = INDEXED_FIELDS.filter((f) => !f.startsWith('metadata.')).map((f) => f.split('.'));
+
 export function indexStub(object: DeepReadonly<KubeObject>): KubeObject {
-  const owners = object.metadata.ownerReferences?.map((r) => ({ uid: (r as { uid?: string }).uid }));
-  const stub: Record<string, unknown> = { metadata: { name: object.metadata.name, namespace: object.metadata.namespace, labels: object.metadata.labels, ...(owners ? { ownerReferences: owners } : {}) } };
-  for (const field of INDEXED_FIELDS) {
-    const path = field.split('.');
+  const m = object.metadata;
+  const owners = m.ownerReferences?.map((r) => ({ uid: (r as { uid?: string }).uid }));
+  const stub: Record<string, unknown> = { metadata: { name: m.name, namespace: m.namespace, labels: m.labels, ...(owners ? { ownerReferences: owners } : {}) } };
+  for (const path of INDEXED_PATHS) {
     let v: unknown = object;
     for (const p of path) v = v === undefined || v === null ? undefined : (v as Record<string, unknown>)[p];
-    if (v === undefined || path[0] === 'metadata') continue;
+    if (v === undefined) continue;
     let at = stub;
-    for (const p of path.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    for (let i = 0; i < path.length - 1; i++) at = (at[path[i]] ??= {}) as Record<string, unknown>;
     at[path[path.length - 1]] = v;
   }
   return stub as unknown as KubeObject;
