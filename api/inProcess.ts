@@ -1,11 +1,13 @@
 /**
  * The control plane's own frequent writes — a node's lease renewal, a pod's binding, a status
- * report — performed inside the server's process, without HTTP. Each runs the command the API's
- * handler for that verb runs (PUT of a node Lease, POST of a Binding, PUT of /status: the same
- * validation, the same command through the same shell; no admission applies to these verbs
- * there either), with the envelope a controller's request would get — the actor, the cause, the
+ * report, a create (the replication controller's pods, every controller's core/v1 Events) —
+ * performed inside the server's process, without HTTP. Each runs what the API's handler for that
+ * verb runs: for the first three the same validation and command through the same shell (no
+ * admission applies to them there either); a create goes through ResourceHandler.createInProcess,
+ * the steps of a POST (validation, defaults, managed fields, admission, quota) without the
+ * request. The envelope is the one a controller's request would get — the actor, the cause, the
  * decision — recorded with `authMethod: in-process`, since no port was involved. Every other
- * action goes over the API.
+ * action (updates, patches, deletes) goes over the API.
  *
  * Why: through HTTP each of these cost ~1.6 ms of CPU (request and answer serialised, parsed,
  * routed), most of the cost of 5,000 hollow nodes' heartbeats and of the scheduler's bindings.
@@ -19,14 +21,22 @@ import { handleCommand } from '../core/shell';
 import { ApiError, type ActionPerformer, type Cause } from '../controllers/client';
 import type { Action } from '../controllers/actions';
 import { actorKindOf } from './auth/authn';
-import type { ApiContext } from './resources';
+import { ResourceHandler, type ApiContext, type Writer } from './resources';
 import { invalidStatus, rejectionStatus, statusBody } from './status';
 
 export class InProcessActions implements ActionPerformer {
+  private readonly resources: ResourceHandler;
+
   constructor(
     private readonly ctx: ApiContext,
     private readonly api: ActionPerformer,
-  ) {}
+  ) {
+    this.resources = new ResourceHandler(ctx);
+  }
+
+  private writer(actor: string, cause: Cause): Writer {
+    return { write: writeContext(actor, cause, this.ctx.ids.uuid()), dryRun: false };
+  }
 
   async perform(action: Action, actor: string, manager: string, cause: Cause): Promise<unknown> {
     switch (action.verb) {
@@ -40,6 +50,13 @@ export class InProcessActions implements ActionPerformer {
       case 'bind': {
         await this.run({ kind: 'Pod', namespace: action.namespace, name: action.name }, { type: 'Bind', nodeName: action.node, preconditions: { uid: action.uid } }, actor, cause);
         return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+      }
+      case 'create': {
+        const kind = kindSpec(action.kind);
+        if (!kind) return this.api.perform(action, actor, manager, cause);
+        const created = await this.resources.createInProcess(this.writer(actor, cause), kind, kind.namespaced ? action.namespace : undefined, action.body as unknown as Record<string, unknown>, manager);
+        if (E.isLeft(created)) throw statusError(created.left);
+        return created.right;
       }
       case 'updateStatus': {
         if (!kindSpec(action.kind)?.hasStatus) return this.api.perform(action, actor, manager, cause);
@@ -55,7 +72,8 @@ export class InProcessActions implements ActionPerformer {
   /** The command through the shell, as the API's handlers run it; the object as it is after. */
   private async run(key: { kind: string; namespace?: string; name: string }, command: ObjectCommand, actor: string, cause: Cause): Promise<KubeObject | undefined> {
     const { store, projection, ids, clock } = this.ctx;
-    const result = await handleCommand(store, key, command, { now: clock(), ids, write: writeContext(actor, cause, ids.uuid()) }, projection.loader);
+    const { write } = this.writer(actor, cause);
+    const result = await handleCommand(store, key, command, { now: clock(), ids, write }, projection.loader);
     if (E.isLeft(result)) throw statusError(rejectionStatus(result.left, key.kind));
     await projection.waitFor(result.right.position);
     return result.right.object ?? (projection.store(key.kind).get(key.namespace, key.name)?.object as KubeObject | undefined);

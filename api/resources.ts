@@ -10,12 +10,12 @@ import type { Observable, Subscription } from 'rxjs';
 import { decodeObject, kindByResource, type KindSpec } from '../core/kinds';
 import { dns1123Label } from '../core/validation';
 import type { KubeObject } from '../core/objects/codecs';
-import { handleCommand, type IdSource } from '../core/shell';
+import { handleCommand, type CommandResult, type IdSource } from '../core/shell';
 import type { ObjectCommand } from '../core/deciders/object';
 import type { Actor, WriteContext } from '../core/events/envelope';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type Change, type ListQuery } from '../projections';
-import { invalidStatus, rejectionStatus, send, sendStatus, statusBody } from './status';
+import { invalidStatus, rejectionStatus, send, sendStatus, statusBody, type StatusBody } from './status';
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 import { table, wantsTable } from './tables';
 import { admitCreate, admitDelete, admitNewObject, quotaCharges, resourceOf, type QuotaCharge } from './admission';
@@ -118,6 +118,23 @@ function writeContextOf(req: Request, ids: IdSource): WriteContext {
     ...(decided && !Number.isNaN(Date.parse(decided)) ? { decidedAt: new Date(decided).toISOString() } : {}),
     ...(decision && decisionKey !== undefined ? { decision: { controller: decision[1], digest: decision[2], key: decisionKey } } : {}),
   };
+}
+
+/**
+ * Who writes and how: the envelope of every event a request appends (one request id for all of
+ * them: a create's quota charges and the create itself), and whether it is a dry run. Requests
+ * from outside have theirs made once per request; the server's own writes bring theirs.
+ */
+export interface Writer {
+  readonly write: WriteContext;
+  readonly dryRun: boolean;
+}
+
+const writers = new WeakMap<Request, Writer>();
+function writerOf(req: Request, ids: IdSource): Writer {
+  let w = writers.get(req);
+  if (!w) writers.set(req, (w = { write: writeContextOf(req, ids), dryRun: isDryRun(req) }));
+  return w;
 }
 
 /** A user's request as it came, for the envelope (re-simulation sends it again). */
@@ -411,17 +428,9 @@ export class ResourceHandler {
     if (input.kind !== undefined && input.kind !== target.kind.kind) {
       return sendStatus(res, 'BadRequest', `the kind of the provided object (${String(input.kind)}) does not match the resource (${target.kind.plural})`);
     }
-    const metadata = { ...(typeof input.metadata === 'object' && input.metadata !== null ? input.metadata : {}) };
-    if (target.namespace !== undefined) {
-      if (metadata.namespace !== undefined && metadata.namespace !== target.namespace) {
-        return sendStatus(res, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
-      }
-      metadata.namespace = target.namespace;
-    }
-    if (!metadata.name && typeof metadata.generateName === 'string') metadata.name = `${metadata.generateName}${generatedSuffix(this.ctx.ids)}`;
-    const refused = admitCreate(this.ctx.projection, target.kind, target.namespace, String(metadata.name ?? ''));
-    if (refused) return send(res, rejectionStatus(refused, target.kind.kind));
-    await this.write(res, target, { ...input, metadata }, (object) => ({ type: 'Create', object }), 201);
+    const checked = this.newObjectInput(target.kind, target.namespace, input);
+    if (E.isLeft(checked)) return send(res, checked.left);
+    await this.write(res, target, checked.right, (object) => ({ type: 'Create', object }), 201);
   }
 
   private async update(req: Request, res: Response, target: Target): Promise<void> {
@@ -493,7 +502,7 @@ export class ResourceHandler {
     for (const o of matched) {
       const name = o.metadata.name as string;
       if (admitDelete(target.kind, name)) continue;
-      const result = await this.command(req, { kind: target.kind.kind, namespace: o.metadata.namespace, name }, { type: 'Delete' });
+      const result = await this.command(writerOf(req, this.ctx.ids), { kind: target.kind.kind, namespace: o.metadata.namespace, name }, { type: 'Delete' });
       // An object deleted meanwhile by someone else is simply no longer there to delete.
       if (E.isLeft(result)) continue;
       if (result.right.position > last) last = result.right.position;
@@ -514,20 +523,63 @@ export class ResourceHandler {
     if (!options) return;
     const pruned = checkFields(res, target.kind.kind, input, options.fieldValidation);
     if (pruned === undefined) return;
-    const decoded = decodeObject(target.kind, pruned);
-    const name = String((pruned as { metadata?: { name?: unknown } }).metadata?.name ?? '');
-    if (E.isLeft(decoded)) return send(res, invalidStatus(target.kind.kind, name, decoded.left));
-    const definition = definitionOfKind(target.kind.kind);
-    let object = decoded.right;
-    if (definition) {
-      const next = applyDefaults(target.kind.kind, object);
-      const managedFields = recordUpdate(definition, current, next, options.fieldManager ?? defaultManager(res.req.get('user-agent')), rfc3339(this.ctx.clock()));
-      object = { ...object, metadata: { ...object.metadata, managedFields } };
-    }
-    const cmd = command(object);
+    const prepared = this.prepare(target.kind, pruned, current, options.fieldManager ?? defaultManager(res.req.get('user-agent')));
+    if (E.isLeft(prepared)) return send(res, prepared.left);
+    const cmd = command(prepared.right);
     if (cmd.type === 'Create') return this.admitAndCreate(res, target, cmd.object);
-    const after = target.kind.kind === 'ResourceQuota' ? (o: KubeObject) => this.refreshQuotaStatus(res.req, o) : undefined;
-    await this.run(res, target, name, cmd, code, undefined, undefined, after);
+    const after = target.kind.kind === 'ResourceQuota' ? (o: KubeObject) => this.refreshQuotaStatus(writerOf(res.req, this.ctx.ids), o) : undefined;
+    await this.run(res, target, prepared.right.metadata.name as string, cmd, code, undefined, undefined, after);
+  }
+
+  /**
+   * What a create or an update writes: the input (unknown fields already dropped) decoded and
+   * validated, defaults applied, and the managed fields of the write (`current` is the object it
+   * replaces, if any).
+   */
+  private prepare(kind: KindSpec, pruned: unknown, current: KubeObject | undefined, manager: string): E.Either<StatusBody, KubeObject> {
+    const decoded = decodeObject(kind, pruned);
+    if (E.isLeft(decoded)) return E.left(invalidStatus(kind.kind, String((pruned as { metadata?: { name?: unknown } }).metadata?.name ?? ''), decoded.left));
+    const definition = definitionOfKind(kind.kind);
+    const object = decoded.right;
+    if (!definition) return E.right(object);
+    const managedFields = recordUpdate(definition, current, applyDefaults(kind.kind, object), manager, rfc3339(this.ctx.clock()));
+    return E.right({ ...object, metadata: { ...object.metadata, managedFields } });
+  }
+
+  /**
+   * The checks a new object's name and namespace get before anything else (POST, and the
+   * server's own creates): the namespace of the request, a name made from generateName, and
+   * NamespaceLifecycle (no creates in a missing or terminating namespace).
+   */
+  private newObjectInput(kind: KindSpec, namespace: string | undefined, input: { metadata?: unknown }): E.Either<StatusBody, Record<string, unknown>> {
+    const metadata: Record<string, unknown> = { ...(typeof input.metadata === 'object' && input.metadata !== null ? input.metadata : {}) };
+    if (namespace !== undefined) {
+      if (metadata.namespace !== undefined && metadata.namespace !== namespace) {
+        return E.left(statusBody('BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
+      }
+      metadata.namespace = namespace;
+    }
+    if (!metadata.name && typeof metadata.generateName === 'string') metadata.name = `${metadata.generateName}${generatedSuffix(this.ctx.ids)}`;
+    const refused = admitCreate(this.ctx.projection, kind, namespace, String(metadata.name ?? ''));
+    if (refused) return E.left(rejectionStatus(refused, kind.kind));
+    return E.right({ ...input, metadata });
+  }
+
+  /**
+   * A create from inside the server (api/inProcess.ts): the steps of a POST without the request —
+   * name and namespace checks, unknown fields dropped, validation, defaults, managed fields,
+   * admission and quota, the command — answered with the object created.
+   */
+  async createInProcess(w: Writer, kind: KindSpec, namespace: string | undefined, input: Record<string, unknown>, manager: string): Promise<E.Either<StatusBody, KubeObject>> {
+    const checked = this.newObjectInput(kind, namespace, input);
+    if (E.isLeft(checked)) return checked;
+    const definition = definitionOfKind(kind.kind);
+    const prepared = this.prepare(kind, definition ? pruneUnknown(definition, checked.right) : checked.right, undefined, manager);
+    if (E.isLeft(prepared)) return prepared;
+    const created = await this.createAdmitted(w, kind, namespace, prepared.right);
+    if (E.isLeft(created)) return created;
+    await this.ctx.projection.waitFor(created.right.position);
+    return E.right(created.right.object ?? lastState(created.right.events) ?? prepared.right);
   }
 
   /**
@@ -536,57 +588,59 @@ export class ResourceHandler {
    * the charges are refunded if the create itself is refused.
    */
   private async admitAndCreate(res: Response, target: Target, object: KubeObject): Promise<void> {
-    const kind = target.kind;
+    const created = await this.createAdmitted(writerOf(res.req, this.ctx.ids), target.kind, target.namespace, object);
+    if (E.isLeft(created)) return send(res, created.left);
+    await this.ctx.projection.waitFor(created.right.position);
+    sendJson(res, 201, created.right.object ?? lastState(created.right.events) ?? object);
+  }
+
+  /**
+   * A new object through the admission chain: ServiceAccount and LimitRanger, then each quota
+   * of the namespace charged on its own stream (refused there when exceeded), then the create;
+   * the charges are refunded if the create itself is refused.
+   */
+  private async createAdmitted(w: Writer, kind: KindSpec, namespace: string | undefined, object: KubeObject): Promise<E.Either<StatusBody, CommandResult>> {
     const admitted = admitNewObject(this.ctx.projection, kind, object);
-    if (E.isLeft(admitted)) return send(res, rejectionStatus(admitted.left, kind.kind));
+    if (E.isLeft(admitted)) return E.left(rejectionStatus(admitted.left, kind.kind));
     const charges = quotaCharges(this.ctx.projection, kind, admitted.right);
-    if (E.isLeft(charges)) return send(res, rejectionStatus(charges.left, kind.kind));
+    if (E.isLeft(charges)) return E.left(rejectionStatus(charges.left, kind.kind));
     const name = admitted.right.metadata.name as string;
-    const namespace = admitted.right.metadata.namespace as string;
+    const objectNamespace = admitted.right.metadata.namespace as string;
     const charged: QuotaCharge[] = [];
     // Under dryRun=All the charges are decided (and may refuse) but nothing is appended.
     for (const c of charges.right) {
-      const r = await this.command(res.req, { kind: 'ResourceQuota', namespace, name: c.quota }, { type: 'ChargeQuota', charge: c.charge, admitted: { resource: resourceOf(kind), namespace, name } });
+      const r = await this.command(w, { kind: 'ResourceQuota', namespace: objectNamespace, name: c.quota }, { type: 'ChargeQuota', charge: c.charge, admitted: { resource: resourceOf(kind), namespace: objectNamespace, name } });
       if (E.isLeft(r)) {
-        await this.refund(res.req, kind, namespace, name, charged);
-        return send(res, rejectionStatus(r.left, kind.kind));
+        await this.refund(w, kind, objectNamespace, name, charged);
+        return E.left(rejectionStatus(r.left, kind.kind));
       }
       charged.push(c);
     }
-    const created = await this.run(res, target, name, { type: 'Create', object: admitted.right }, 201);
-    if (!created) await this.refund(res.req, kind, namespace, name, charged);
+    const created = await this.command(w, { kind: kind.kind, namespace, name }, { type: 'Create', object: admitted.right });
+    if (E.isRight(created)) return created;
+    await this.refund(w, kind, objectNamespace, name, charged);
+    return E.left(rejectionStatus(created.left, kind.kind));
   }
 
-  private async refund(req: Request, kind: KindSpec, namespace: string, name: string, charged: readonly QuotaCharge[]): Promise<void> {
+  private async refund(w: Writer, kind: KindSpec, namespace: string, name: string, charged: readonly QuotaCharge[]): Promise<void> {
     for (const c of charged) {
-      await this.command(req, { kind: 'ResourceQuota', namespace, name: c.quota }, { type: 'RefundQuota', charge: c.charge, admitted: { resource: resourceOf(kind), namespace, name } });
+      await this.command(w, { kind: 'ResourceQuota', namespace, name: c.quota }, { type: 'RefundQuota', charge: c.charge, admitted: { resource: resourceOf(kind), namespace, name } });
     }
   }
 
   /** After a quota's spec changes, its status (hard, and used counted again), as the quota controller would. */
-  private async refreshQuotaStatus(req: Request, quota: KubeObject): Promise<KubeObject> {
+  private async refreshQuotaStatus(w: Writer, quota: KubeObject): Promise<KubeObject> {
     const namespace = quota.metadata.namespace as string;
     const status = computeQuotaStatus(quota, objectsInNamespace(this.ctx.projection, namespace));
-    const r = await this.command(req, { kind: 'ResourceQuota', namespace, name: quota.metadata.name as string }, { type: 'UpdateStatus', status });
+    const r = await this.command(w, { kind: 'ResourceQuota', namespace, name: quota.metadata.name as string }, { type: 'UpdateStatus', status });
     if (E.isLeft(r)) return quota;
     await this.ctx.projection.waitFor(r.right.position);
     return r.right.object ?? lastState(r.right.events) ?? quota;
   }
 
   /** A command through the shell, with the projection as its first guess of the object's state. */
-  private command(req: Request, key: { kind: string; namespace?: string; name: string }, command: ObjectCommand) {
-    return handleCommand(
-      this.ctx.store,
-      key,
-      command,
-      {
-        now: this.ctx.clock(),
-        ids: this.ctx.ids,
-        write: writeContextOf(req, this.ctx.ids),
-        dryRun: isDryRun(req),
-      },
-      this.ctx.projection.loader,
-    );
+  private command(w: Writer, key: { kind: string; namespace?: string; name: string }, command: ObjectCommand) {
+    return handleCommand(this.ctx.store, key, command, { now: this.ctx.clock(), ids: this.ctx.ids, write: w.write, dryRun: w.dryRun }, this.ctx.projection.loader);
   }
 
   /**
@@ -632,7 +686,7 @@ export class ResourceHandler {
       if (refused) return send(res, rejectionStatus(refused, kind.kind));
       return this.admitAndCreate(res, target, object);
     }
-    const after = kind.kind === 'ResourceQuota' ? (o: KubeObject) => this.refreshQuotaStatus(req, o) : undefined;
+    const after = kind.kind === 'ResourceQuota' ? (o: KubeObject) => this.refreshQuotaStatus(writerOf(req, this.ctx.ids), o) : undefined;
     await this.run(res, target, target.name as string, { type: 'Update', object: keepVersion(object, current) }, 200, undefined, undefined, after);
   }
 
@@ -648,7 +702,7 @@ export class ResourceHandler {
     after?: (o: KubeObject) => Promise<KubeObject>,
   ): Promise<boolean> {
     const key = { kind: target.kind.kind, namespace: target.namespace, name };
-    const result = await this.command(res.req, key, command);
+    const result = await this.command(writerOf(res.req, this.ctx.ids), key, command);
     if (E.isLeft(result)) {
       send(res, rejectionStatus(result.left, target.kind.kind));
       return false;

@@ -97,7 +97,7 @@ describe('controllers, scheduler and hollow kubelets', () => {
       const m = e.metadata as { actor: { kind: string; name: string; impersonator?: string; authMethod?: string }; causationId?: string; observedPosition?: string; decidedAt?: string };
       if (m.actor.kind === 'controller' || m.actor.kind === 'node') {
         actors.add(m.actor.name);
-        // Heartbeats, bindings and status reports are written in-process; the rest through the API, impersonating.
+        // Heartbeats, bindings, status reports and creates are written in-process; the rest through the API, impersonating.
         if (m.actor.authMethod === 'in-process') {
           inProcess.add(e.type);
           expect(m.actor.impersonator).toBeUndefined();
@@ -113,7 +113,7 @@ describe('controllers, scheduler and hollow kubelets', () => {
     }
     expect(caused).toBeGreaterThan(20);
     expect([...inProcess].sort()).toEqual(expect.arrayContaining(['NodeLeaseRenewed', 'PodBound', 'PodStatusReported']));
-    for (const type of inProcess) expect(type).toMatch(/^(NodeLeaseRenewed|PodBound|PodStatusReported|\w+StatusUpdated)$/);
+    for (const type of inProcess) expect(type).toMatch(/^(NodeLeaseRenewed|PodBound|PodStatusReported|\w+StatusUpdated|\w+Created|\w*Quota(Charged|Refunded))$/);
     expect([...actors].sort()).toEqual(
       expect.arrayContaining(['system:controller:replication-controller', 'system:kube-scheduler', 'system:node:node-1', 'system:node:node-2', 'system:node:node-3']),
     );
