@@ -8,6 +8,7 @@
  * change. Ties go to the node name, so a decision depends only on what was observed.
  */
 import type { KubeObject } from '../core/objects/codecs';
+import { milliValue, value } from '../core/quantity';
 import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
@@ -81,22 +82,33 @@ function affinityMatches(pod: KubeObject, node: KubeObject): boolean {
 /** What the active (not terminal) pods bound to a node request, summed. */
 export interface NodeUsage {
   readonly pods: number;
-  /** cpu and memory requested, in nanos of the unit (core/quantity). */
-  readonly cpu: bigint;
-  readonly memory: bigint;
+  /** cpu requested in millicores, memory in bytes (rounded up per pod, as kube-scheduler counts). */
+  readonly cpu: number;
+  readonly memory: number;
   /** Controller (owner) uid → how many of the node's pods it owns. */
   readonly owners: ReadonlyMap<string, number>;
 }
 
-const EMPTY_USAGE: NodeUsage = { pods: 0, cpu: 0n, memory: 0n, owners: new Map() };
+const EMPTY_USAGE: NodeUsage = { pods: 0, cpu: 0, memory: 0, owners: new Map() };
+
+/** A pod's requests as the scheduler counts them: millicores and bytes. */
+const requestsOf = (pod: KubeObject): { cpu: number; memory: number } => {
+  let r = requestNumbers.get(pod);
+  if (!r) {
+    const q = podRequests(pod);
+    requestNumbers.set(pod, (r = { cpu: Number(milliValue(q.cpu)), memory: Number(value(q.memory)) }));
+  }
+  return r;
+};
+const requestNumbers = new WeakMap<KubeObject, { cpu: number; memory: number }>();
 
 /** The usage with one more pod on the node. */
 export function withPod(usage: NodeUsage, pod: KubeObject): NodeUsage {
   if (isTerminal(pod)) return usage;
-  const r = podRequests(pod);
+  const r = requestsOf(pod);
   const owner = controllerOf(pod)?.uid;
   const owners = owner ? new Map(usage.owners).set(owner, (usage.owners.get(owner) ?? 0) + 1) : usage.owners;
-  return { pods: usage.pods + 1, cpu: usage.cpu + r.cpu.nanos, memory: usage.memory + r.memory.nanos, owners };
+  return { pods: usage.pods + 1, cpu: usage.cpu + r.cpu, memory: usage.memory + r.memory, owners };
 }
 
 /** The usage of a node from its pods. */
@@ -104,8 +116,8 @@ export const usageOf = (pods: readonly KubeObject[]): NodeUsage => pods.reduce(w
 
 interface Contribution {
   readonly node: string;
-  readonly cpu: bigint;
-  readonly memory: bigint;
+  readonly cpu: number;
+  readonly memory: number;
   readonly owner?: string;
 }
 
@@ -116,7 +128,7 @@ interface Contribution {
  */
 export class NodeUsages {
   private readonly byPod = new Map<string, Contribution>();
-  private readonly byNode = new Map<string, { pods: number; cpu: bigint; memory: bigint; owners: Map<string, number> }>();
+  private readonly byNode = new Map<string, { pods: number; cpu: number; memory: number; owners: Map<string, number> }>();
 
   constructor(view: ClusterView) {
     for (const s of view.store('Pod').list({}, false)) this.observe(s.object as KubeObject, false);
@@ -129,8 +141,8 @@ export class NodeUsages {
     const node = gone || isTerminal(pod) ? undefined : nodeNameOf(pod);
     let after: Contribution | undefined;
     if (node) {
-      const r = podRequests(pod);
-      after = { node, cpu: r.cpu.nanos, memory: r.memory.nanos, owner: controllerOf(pod)?.uid };
+      const r = requestsOf(pod);
+      after = { node, cpu: r.cpu, memory: r.memory, owner: controllerOf(pod)?.uid };
     }
     if (before?.node === after?.node && before?.cpu === after?.cpu && before?.memory === after?.memory && before?.owner === after?.owner) return;
     if (before) this.count(before, -1);
@@ -146,7 +158,7 @@ export class NodeUsages {
 
   private count(c: Contribution, sign: 1 | -1): void {
     let u = this.byNode.get(c.node);
-    if (!u) this.byNode.set(c.node, (u = { pods: 0, cpu: 0n, memory: 0n, owners: new Map() }));
+    if (!u) this.byNode.set(c.node, (u = { pods: 0, cpu: 0, memory: 0, owners: new Map() }));
     u.pods += sign;
     u.cpu += sign === 1 ? c.cpu : -c.cpu;
     u.memory += sign === 1 ? c.memory : -c.memory;
@@ -160,14 +172,16 @@ export class NodeUsages {
 }
 
 /** What the filters and scores read of a node, taken once per (immutable) node object. */
-interface NodeFacts {
+export interface NodeFacts {
+  readonly node: KubeObject;
   readonly name: string;
   readonly ready: boolean;
   readonly unschedulable: boolean;
   /** The taints that keep pods off (NoSchedule, NoExecute). */
   readonly taints: readonly Taint[];
-  readonly cpu: bigint;
-  readonly memory: bigint;
+  /** Allocatable millicores, bytes and pods. */
+  readonly cpu: number;
+  readonly memory: number;
   readonly pods: number;
 }
 
@@ -177,50 +191,61 @@ function factsOf(node: KubeObject): NodeFacts {
   if (!f) {
     const spec = (node.spec ?? {}) as { unschedulable?: boolean; taints?: Taint[] };
     f = {
+      node,
       name: node.metadata.name as string,
       ready: isNodeReady(node),
       unschedulable: !!spec.unschedulable,
       taints: (spec.taints ?? []).filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'),
-      cpu: allocatableOf(node, 'cpu').nanos,
-      memory: allocatableOf(node, 'memory').nanos,
-      pods: Number(allocatableOf(node, 'pods').nanos / 1_000_000_000n),
+      cpu: Number(milliValue(allocatableOf(node, 'cpu'))),
+      memory: Number(value(allocatableOf(node, 'memory'))),
+      pods: Number(value(allocatableOf(node, 'pods'))),
     };
     nodeFacts.set(node, f);
   }
   return f;
 }
 
+/** What the filters and scores read of the pod being placed, taken once per decision. */
+interface PodFacts {
+  readonly pod: KubeObject;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly tolerations: readonly Toleration[];
+  readonly owner?: string;
+}
+
+const podFactsOf = (pod: KubeObject): PodFacts => ({
+  pod,
+  ...requestsOf(pod),
+  tolerations: ((pod.spec as { tolerations?: Toleration[] } | undefined)?.tolerations ?? []) as Toleration[],
+  owner: controllerOf(pod)?.uid,
+});
+
 /** Why a node cannot take the pod (Kubernetes' reason strings); empty when it can. */
-export function filterNode(pod: KubeObject, node: KubeObject, usage: NodeUsage): string[] {
-  const f = factsOf(node);
+function filter(p: PodFacts, f: NodeFacts, usage: NodeUsage): string[] {
   if (!f.ready) return ['node(s) were not ready'];
   if (f.unschedulable) return ['node(s) were unschedulable'];
   if (f.taints.length > 0) {
-    const tolerations = ((pod.spec as { tolerations?: Toleration[] } | undefined)?.tolerations ?? []) as Toleration[];
-    const untolerated = f.taints.find((t) => !tolerates(tolerations, t));
+    const untolerated = f.taints.find((t) => !tolerates(p.tolerations, t));
     if (untolerated) return [`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ''}}`];
   }
-  if (!affinityMatches(pod, node)) return ["node(s) didn't match Pod's node affinity/selector"];
-  const req = podRequests(pod);
+  if (!affinityMatches(p.pod, f.node)) return ["node(s) didn't match Pod's node affinity/selector"];
   const reasons: string[] = [];
   if (usage.pods + 1 > f.pods) reasons.push('Too many pods');
-  if (usage.cpu + req.cpu.nanos > f.cpu) reasons.push('Insufficient cpu');
-  if (usage.memory + req.memory.nanos > f.memory) reasons.push('Insufficient memory');
+  if (usage.cpu + p.cpu > f.cpu) reasons.push('Insufficient cpu');
+  if (usage.memory + p.memory > f.memory) reasons.push('Insufficient memory');
   return reasons;
 }
 
-const fraction = (used: bigint, allocatable: bigint) => (allocatable === 0n ? 1 : Math.min(1, Number(used) / Number(allocatable)));
+const fraction = (used: number, allocatable: number) => (allocatable === 0 ? 1 : Math.min(1, used / allocatable));
 
 /** Higher is better: least allocated and balanced cpu/memory, fewer pods of the same owner. */
-function score(pod: KubeObject, node: KubeObject, usage: NodeUsage): number {
-  const f = factsOf(node);
-  const req = podRequests(pod);
-  const cpu = fraction(usage.cpu + req.cpu.nanos, f.cpu);
-  const mem = fraction(usage.memory + req.memory.nanos, f.memory);
+function score(p: PodFacts, f: NodeFacts, usage: NodeUsage): number {
+  const cpu = fraction(usage.cpu + p.cpu, f.cpu);
+  const mem = fraction(usage.memory + p.memory, f.memory);
   const leastAllocated = ((1 - cpu + (1 - mem)) / 2) * 100;
   const balanced = (1 - Math.abs(cpu - mem)) * 100;
-  const owner = controllerOf(pod)?.uid;
-  const siblings = owner ? usage.owners.get(owner) ?? 0 : 0;
+  const siblings = p.owner ? usage.owners.get(p.owner) ?? 0 : 0;
   const spread = 100 / (1 + siblings);
   return leastAllocated + balanced + 2 * spread;
 }
@@ -241,8 +266,10 @@ const hashOf = (s: string): number => {
   return h;
 };
 
-export function schedule(pod: KubeObject, nodes: readonly KubeObject[], usageOn: (node: string) => NodeUsage, now: Date): Decision {
+/** Places a pod on one of `nodes` (in name order), or says why none can take it. */
+export function schedule(pod: KubeObject, nodes: readonly NodeFacts[], usageOn: (node: string) => NodeUsage, now: Date): Decision {
   if (!wantsScheduling(pod)) return nothing;
+  const p = podFactsOf(pod);
   const ns = pod.metadata.namespace as string;
   const name = pod.metadata.name as string;
   const reasons = new Map<string, number>();
@@ -253,16 +280,16 @@ export function schedule(pod: KubeObject, nodes: readonly KubeObject[], usageOn:
   const start = nodes.length ? hashOf(String(pod.metadata.uid ?? name)) % nodes.length : 0;
   let feasible = 0;
   for (let i = 0; i < nodes.length && feasible < want; i++) {
-    const node = nodes[(start + i) % nodes.length];
-    const on = usageOn(node.metadata.name as string);
-    const why = filterNode(pod, node, on);
+    const f = nodes[(start + i) % nodes.length];
+    const on = usageOn(f.name);
+    const why = filter(p, f, on);
     if (why.length > 0) {
       for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
       continue;
     }
     feasible++;
-    const s = score(pod, node, on);
-    if (!best || s > best.score || (s === best.score && String(node.metadata.name) < best.node)) best = { node: node.metadata.name as string, score: s };
+    const s = score(p, f, on);
+    if (!best || s > best.score || (s === best.score && f.name < best.node)) best = { node: f.name, score: s };
   }
   if (best) {
     const event = { involved: involvedRef(pod), reason: 'Scheduled', message: `Successfully assigned ${ns}/${name} to ${best.node}` };
@@ -306,12 +333,14 @@ export function makeScheduler(): Reconciler {
     const a = assumed.get(uid);
     if (!a) return;
     assumed.delete(uid);
-    assumedOn.get(a.node)?.delete(uid);
+    const on = assumedOn.get(a.node);
+    on?.delete(uid);
+    if (on?.size === 0) assumedOn.delete(a.node);
   };
   // The nodes, sorted by name: read again only after a Node changed.
-  let nodesCache: { view: ClusterView; nodes: KubeObject[] } | undefined;
-  const nodesOf = (view: ClusterView): KubeObject[] => {
-    if (nodesCache?.view !== view) nodesCache = { view, nodes: view.store('Node').list().map((s) => s.object as KubeObject) };
+  let nodesCache: { view: ClusterView; nodes: NodeFacts[] } | undefined;
+  const nodesOf = (view: ClusterView): NodeFacts[] => {
+    if (nodesCache?.view !== view) nodesCache = { view, nodes: view.store('Node').list().map((s) => factsOf(s.object as KubeObject)) };
     return nodesCache.nodes;
   };
   let usagesCache: { view: ClusterView; usages: NodeUsages } | undefined;
@@ -319,11 +348,15 @@ export function makeScheduler(): Reconciler {
     if (usagesCache?.view !== view) usagesCache = { view, usages: new NodeUsages(view) };
     return usagesCache.usages;
   };
-  const usageOn = (view: ClusterView, self: string | undefined) => (node: string): NodeUsage => {
-    let usage = usagesOf(view).of(node);
-    const extra = assumedOn.get(node);
-    if (extra) for (const [uid, pod] of extra) if (uid !== self) usage = withPod(usage, pod);
-    return usage;
+  const usageOn = (view: ClusterView, self: string | undefined) => {
+    const usages = usagesOf(view);
+    return (node: string): NodeUsage => {
+      let usage = usages.of(node);
+      if (assumedOn.size === 0) return usage;
+      const extra = assumedOn.get(node);
+      if (extra) for (const [uid, pod] of extra) if (uid !== self) usage = withPod(usage, pod);
+      return usage;
+    };
   };
   return {
     name: NAME,
