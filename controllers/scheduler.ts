@@ -156,9 +156,15 @@ export class NodeUsages {
     return this.byNode.get(node) ?? EMPTY_USAGE;
   }
 
+  /** The node's usage as an object kept up to date in place: read without a lookup per decision. */
+  slot(node: string): NodeUsage {
+    let u = this.byNode.get(node);
+    if (!u) this.byNode.set(node, (u = { pods: 0, cpu: 0, memory: 0, owners: new Map() }));
+    return u;
+  }
+
   private count(c: Contribution, sign: 1 | -1): void {
-    let u = this.byNode.get(c.node);
-    if (!u) this.byNode.set(c.node, (u = { pods: 0, cpu: 0, memory: 0, owners: new Map() }));
+    const u = this.slot(c.node) as { pods: number; cpu: number; memory: number; owners: Map<string, number> };
     u.pods += sign;
     u.cpu += sign === 1 ? c.cpu : -c.cpu;
     u.memory += sign === 1 ? c.memory : -c.memory;
@@ -167,7 +173,6 @@ export class NodeUsages {
       if (n === 0) u.owners.delete(c.owner);
       else u.owners.set(c.owner, n);
     }
-    if (u.pods === 0) this.byNode.delete(c.node);
   }
 }
 
@@ -267,7 +272,7 @@ const hashOf = (s: string): number => {
 };
 
 /** Places a pod on one of `nodes` (in name order), or says why none can take it. */
-export function schedule(pod: KubeObject, nodes: readonly NodeFacts[], usageOn: (node: string) => NodeUsage, now: Date): Decision {
+export function schedule(pod: KubeObject, nodes: readonly NodeFacts[], usageAt: (index: number) => NodeUsage, now: Date): Decision {
   if (!wantsScheduling(pod)) return nothing;
   const p = podFactsOf(pod);
   const ns = pod.metadata.namespace as string;
@@ -280,8 +285,9 @@ export function schedule(pod: KubeObject, nodes: readonly NodeFacts[], usageOn: 
   const start = nodes.length ? hashOf(String(pod.metadata.uid ?? name)) % nodes.length : 0;
   let feasible = 0;
   for (let i = 0; i < nodes.length && feasible < want; i++) {
-    const f = nodes[(start + i) % nodes.length];
-    const on = usageOn(f.name);
+    const at = (start + i) % nodes.length;
+    const f = nodes[at];
+    const on = usageAt(at);
     const why = filter(p, f, on);
     if (why.length > 0) {
       for (const r of why) reasons.set(r, (reasons.get(r) ?? 0) + 1);
@@ -337,26 +343,33 @@ export function makeScheduler(): Reconciler {
     on?.delete(uid);
     if (on?.size === 0) assumedOn.delete(a.node);
   };
-  // The nodes, sorted by name: read again only after a Node changed.
-  let nodesCache: { view: ClusterView; nodes: NodeFacts[] } | undefined;
-  const nodesOf = (view: ClusterView): NodeFacts[] => {
-    if (nodesCache?.view !== view) nodesCache = { view, nodes: view.store('Node').list().map((s) => factsOf(s.object as KubeObject)) };
-    return nodesCache.nodes;
-  };
   let usagesCache: { view: ClusterView; usages: NodeUsages } | undefined;
   const usagesOf = (view: ClusterView): NodeUsages => {
     if (usagesCache?.view !== view) usagesCache = { view, usages: new NodeUsages(view) };
     return usagesCache.usages;
   };
-  const usageOn = (view: ClusterView, self: string | undefined) => {
+  // The nodes, sorted by name, with their usages in the same order: read again only after a Node changed.
+  let nodesCache: { view: ClusterView; nodes: NodeFacts[]; usages: NodeUsage[]; index: Map<string, number> } | undefined;
+  const nodesOf = (view: ClusterView) => {
     const usages = usagesOf(view);
-    return (node: string): NodeUsage => {
-      let usage = usages.of(node);
-      if (assumedOn.size === 0) return usage;
-      const extra = assumedOn.get(node);
-      if (extra) for (const [uid, pod] of extra) if (uid !== self) usage = withPod(usage, pod);
-      return usage;
-    };
+    if (nodesCache?.view !== view) {
+      const nodes = view.store('Node').list().map((s) => factsOf(s.object as KubeObject));
+      nodesCache = { view, nodes, usages: nodes.map((f) => usages.slot(f.name)), index: new Map(nodes.map((f, i) => [f.name, i])) };
+    }
+    return nodesCache;
+  };
+  /** By node index, the usage with the pods assumed there (but `self`) counted in. */
+  const usageAt = (cache: NonNullable<typeof nodesCache>, self: string): ((index: number) => NodeUsage) => {
+    if (assumedOn.size === 0) return (i) => cache.usages[i];
+    const adjusted = new Map<number, NodeUsage>();
+    for (const [node, pods] of assumedOn) {
+      const i = cache.index.get(node);
+      if (i === undefined) continue;
+      let usage = cache.usages[i];
+      for (const [uid, pod] of pods) if (uid !== self) usage = withPod(usage, pod);
+      adjusted.set(i, usage);
+    }
+    return (i) => adjusted.get(i) ?? cache.usages[i];
   };
   return {
     name: NAME,
@@ -390,9 +403,9 @@ export function makeScheduler(): Reconciler {
       const { namespace, name } = parseKey(key);
       const pod = view.store('Pod').get(namespace, name)?.object as KubeObject | undefined;
       if (!pod) return nothing;
-      const nodes = nodesOf(view);
+      const cache = nodesOf(view);
       const uid = pod.metadata.uid as string;
-      const decision = schedule(pod, nodes, usageOn(view, uid), now);
+      const decision = schedule(pod, cache.nodes, usageAt(cache, uid), now);
       const bind = decision.actions.find((a) => a.verb === 'bind') as { node: string } | undefined;
       if (bind) assume(uid, bind.node, pod);
       else forget(uid);
