@@ -9,6 +9,12 @@ const runs: Array<{ script: string; args: string[]; node: string[] }> = [
   { script: 'append.bench.js', args: ['20000'], node: [] },
   { script: 'replay.bench.js', args: ['100000', '10'], node: ['--max-old-space-size=8192'] },
   { script: 'memory.bench.js', args: ['100000'], node: ['--expose-gc'] },
+  { script: 'api.bench.js', args: ['creates', 'fanout', 'deep', 'secure'], node: [] },
+  { script: 'controllers.bench.js', args: ['scheduler', '5000', '10000'], node: ['--max-old-space-size=12000'] },
+  { script: 'controllers.bench.js', args: ['nodes', '5000', '60'], node: ['--max-old-space-size=12000'] },
+  { script: 'controllers.bench.js', args: ['density', '1000', '30'], node: ['--max-old-space-size=12000'] },
+  { script: 'history.bench.js', args: ['1000000', '100000'], node: ['--max-old-space-size=8192'] },
+  { script: 'proxy.bench.js', args: ['20000', '16'], node: [] },
 ];
 
 for (const r of runs) {
