@@ -22,7 +22,7 @@ import { ApiError, type ActionPerformer, type Cause } from '../controllers/clien
 import type { Action } from '../controllers/actions';
 import { actorKindOf } from './auth/authn';
 import { ResourceHandler, type ApiContext, type Writer } from './resources';
-import { invalidStatus, rejectionStatus, statusBody } from './status';
+import { invalidStatus, rejectionStatus, type StatusBody } from './status';
 
 export class InProcessActions implements ActionPerformer {
   private readonly resources: ResourceHandler;
@@ -94,4 +94,4 @@ function writeContext(actor: string, cause: Cause, requestId: string): WriteCont
   };
 }
 
-const statusError = (s: ReturnType<typeof statusBody>): ApiError => new ApiError(s.code, s.reason, s.message);
+const statusError = (s: StatusBody): ApiError => new ApiError(s.code, s.reason, s.message);
