@@ -129,14 +129,23 @@ export async function why(store: EventStore, key: ObjectKey, at?: bigint): Promi
     seen.add(current.id);
     chain.push(link(current));
     const causationId: string | undefined = (current.metadata as { causationId?: string } | undefined)?.causationId;
-    current = causationId ? await findBackwards(store, causationId, current.position) : undefined;
+    current = causationId ? await findEvent(store, causationId, current.position) : undefined;
   }
   return chain;
 }
 
-/** The event with `id`, searched backwards from `before` (exclusive). */
-async function findBackwards(store: EventStore, id: string, before: bigint): Promise<StoredEvent | undefined> {
-  for (let from = before; from > 0n; ) {
+/**
+ * The event with `id` (before position `before`, when given): through the store's index by id
+ * where it has one, else searched backwards through the log.
+ */
+export async function findEvent(store: EventStore, id: string, before?: bigint): Promise<StoredEvent | undefined> {
+  if (store.positionOfEvent) {
+    const position = await store.positionOfEvent(id);
+    if (position === undefined || (before !== undefined && position >= before)) return undefined;
+    const [event] = await store.readAll({ from: position, to: position, maxCount: 1 });
+    return event;
+  }
+  for (let from = before ?? (await store.headPosition()) + 1n; from > 0n; ) {
     const page = await store.readAll({ from, direction: 'backwards', maxCount: 4096 });
     const hit = page.find((e) => e.id === id);
     if (hit) return hit;

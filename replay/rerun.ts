@@ -22,7 +22,7 @@ import type { Reconciler } from '../controllers/runtime';
 import type { KubeObject } from '../core/objects/codecs';
 import type { EventStore, StoredEvent } from '../core/store/port';
 import type { ClusterProjection } from '../projections';
-import { ReplayError, stateAt } from './history';
+import { ReplayError, findEvent, stateAt } from './history';
 
 export interface DecisionPoint {
   readonly controller: string;
@@ -179,12 +179,3 @@ export async function explainDecision(store: EventStore, eventId: string, reconc
   return { ...runDecision(reconciler, point, view), event };
 }
 
-async function findEvent(store: EventStore, id: string): Promise<StoredEvent | undefined> {
-  for (let at = 1n; ; ) {
-    const page = await store.readAll({ from: at, maxCount: 4096 });
-    const hit = page.find((e) => e.id === id);
-    if (hit) return hit;
-    if (page.length < 4096) return undefined;
-    at = page[page.length - 1].position + 1n;
-  }
-}

@@ -84,5 +84,12 @@ describe('controller time travel', () => {
     expect(explained.actions[0]).toMatchObject({ verb: 'bind', node: (bound.data as { nodeName: string }).nodeName });
     await expect(explainDecision(store, (await store.readAll({ maxCount: 1 }))[0].id)).rejects.toThrow(/was not written by a controller's decision/);
     await expect(explainDecision(store, 'nope')).rejects.toThrow('the log has no event nope');
+    // A store without an index by id (EventStoreDB) is searched instead, to the same answer.
+    const unindexed = new Proxy(store, { get: (target, key) => (key === 'positionOfEvent' ? undefined : Reflect.get(target, key, target)) });
+    expect(unindexed.positionOfEvent).toBeUndefined();
+    const searched = await explainDecision(unindexed, bound.id);
+    expect(searched.event.position).toBe(explained.event.position);
+    expect(searched.actions).toEqual(explained.actions);
+    await expect(explainDecision(unindexed, 'nope')).rejects.toThrow('the log has no event nope');
   });
 });

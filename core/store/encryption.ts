@@ -79,6 +79,7 @@ export function ensureEncryptionKeyFile(file: string): EncryptionKey[] {
 export class EncryptingEventStore implements EventStore {
   readonly description: string;
   readonly snapshots?: SnapshotStore;
+  readonly positionOfEvent?: (id: string) => Promise<Position | undefined>;
 
   constructor(
     private readonly inner: EventStore,
@@ -88,6 +89,8 @@ export class EncryptingEventStore implements EventStore {
     // Chained stores (the SQLite log) keep their `verify`: the chain covers the sealed bytes.
     const chained = (inner as Partial<{ chainedRows: unknown }>).chainedRows;
     if (typeof chained === 'function') (this as unknown as { chainedRows: unknown }).chainedRows = chained.bind(inner);
+    // Positions say nothing sealed: the id index is the inner store's.
+    if (inner.positionOfEvent) this.positionOfEvent = inner.positionOfEvent.bind(inner);
     const snapshots = inner.snapshots;
     if (snapshots) {
       // A snapshot holds every Secret of its moment: sealed whole.

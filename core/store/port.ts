@@ -86,7 +86,7 @@ export const DEFAULT_READ_COUNT = 4096;
 
 /**
  * A snapshot of projection state at a log position, stored beside the log (its format is the
- * projections' business: here it is text). Snapshots are disposable: derived from the log,
+ * projections' business: here it is bytes). Snapshots are disposable: derived from the log,
  * ignored when their schema is not the reader's, rebuilt when missing.
  */
 export interface Snapshot {
@@ -117,6 +117,8 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<readonly StoredEvent[]>;
   /** The position of the last event in the log, 0n when the log is empty. */
   headPosition(): Promise<Position>;
+  /** Where the event with this id is in the log (stores that index ids: not EventStoreDB); undefined when absent. */
+  positionOfEvent?(id: string): Promise<Position | undefined>;
   /** Catch-up then live; exclusive of `from` (0n = everything). */
   subscribeAll(from: Position): Observable<StoredEvent>;
   close(): Promise<void>;

@@ -408,6 +408,12 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     },
   };
 
+  async positionOfEvent(id: string): Promise<Position | undefined> {
+    this.ensureOpen();
+    const row = this.stmt.byId.get(id.toLowerCase()) as RecordedId | undefined;
+    return row && row.position <= this.durableHead ? row.position : undefined;
+  }
+
   /** The rows as stored, with their hashes, for `verify`. */
   *chainedRows(after: Position): Generator<ChainedRow> {
     for (const r of this.iterateRows(after)) {

@@ -232,6 +232,16 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
         expect((await store.readStream(s, { direction: 'backwards', fromRevision: 2n, maxCount: 2 })).map((e) => e.type)).toEqual(['C', 'B']);
         expect((await store.readStream(s, { maxCount: 1 })).map((e) => e.type)).toEqual(['A']);
       });
+
+      it('finds an event by its id, where the store indexes ids', async () => {
+        if (!store.positionOfEvent) return expect(store.description).toMatch(/^esdb/);
+        const s = uniqueStream();
+        const [a, b] = [ev('A'), ev('B')];
+        const r = await store.append(s, [a, b], 'no_stream');
+        expect(await store.positionOfEvent(b.id)).toBe(r.position);
+        expect(await store.positionOfEvent(a.id.toUpperCase())).toBe(r.position - 1n);
+        expect(await store.positionOfEvent(randomUUID())).toBeUndefined();
+      });
     });
 
     describe('subscribeAll', () => {
