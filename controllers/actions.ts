@@ -1,6 +1,7 @@
 /**
  * What a reconciler decides: writes through the Kubernetes API, as data. Reconcilers return
- * actions; the runtime performs them (controllers/client.ts), each carrying the controller's
+ * actions; the runtime performs them (an ActionPerformer: controllers/client.ts over HTTP, or
+ * api/inProcess.ts in the server's own process), each carrying the controller's
  * identity and the cause of the decision.
  */
 import { createHash } from 'node:crypto';

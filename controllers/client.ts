@@ -1,5 +1,7 @@
 /**
- * Performs actions through the Kubernetes API over HTTP, as the seed's controllers do: the same
+ * Performs actions through the Kubernetes API over HTTP, as the seed's controllers do (controllers
+ * in another process always; in `serve`'s own process, the actions api/inProcess.ts does not
+ * perform itself): the same
  * validation, admission and command path as any client. Each request names the controller
  * (Impersonate-User, which the insecure port's system:masters may do) and the cause of the
  * decision (X-Kronicle-Causation-Id, -Correlation-Id, -Observed-Position, -Decided-At), which the

@@ -5,7 +5,7 @@
  *
  * A reconciler is pure: (key, observed cluster, now) → actions (+ requeueAfter). The runtime
  * remembers, for every queued key, the event that triggered it, and performs the actions through
- * the API with the controller's identity, causationId = that event, correlationId inherited from
+ * the API's write path (an ActionPerformer) with the controller's identity, causationId = that event, correlationId inherited from
  * it, observedPosition = the position the reconciler saw, decidedAt = the controller clock.
  */
 import type { Subscription } from 'rxjs';
