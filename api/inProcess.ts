@@ -21,8 +21,8 @@ import { handleCommand } from '../core/shell';
 import { ApiError, type ActionPerformer, type Cause } from '../controllers/client';
 import type { Action } from '../controllers/actions';
 import { actorKindOf } from './auth/authn';
-import { ResourceHandler, type ApiContext, type Writer } from './resources';
-import { invalidStatus, rejectionStatus, type StatusBody } from './status';
+import { BOUND, ResourceHandler, bindCommand, renewLeaseCommand, statusCommand, type ApiContext, type Writer } from './resources';
+import { rejectionStatus, type StatusBody } from './status';
 
 export class InProcessActions implements ActionPerformer {
   private readonly resources: ResourceHandler;
@@ -41,15 +41,13 @@ export class InProcessActions implements ActionPerformer {
   async perform(action: Action, actor: string, manager: string, cause: Cause): Promise<unknown> {
     switch (action.verb) {
       case 'renewLease': {
-        if (!Number.isInteger(action.durationSeconds) || action.durationSeconds <= 0) {
-          throw statusError(invalidStatus('Lease', action.name, [{ type: 'FieldValueInvalid', field: 'spec.leaseDurationSeconds', message: `Invalid value: ${action.durationSeconds}: must be greater than 0` }]));
-        }
-        const command: ObjectCommand = { type: 'RenewLease', namespace: 'kube-node-lease', name: action.name, holderIdentity: action.holder || action.name, leaseDurationSeconds: action.durationSeconds };
-        return this.run({ kind: 'Lease', namespace: 'kube-node-lease', name: action.name }, command, actor, cause);
+        const command = renewLeaseCommand(action.name, action.holder, action.durationSeconds);
+        if (E.isLeft(command)) throw statusError(command.left);
+        return this.run({ kind: 'Lease', namespace: 'kube-node-lease', name: action.name }, command.right, actor, cause);
       }
       case 'bind': {
-        await this.run({ kind: 'Pod', namespace: action.namespace, name: action.name }, { type: 'Bind', nodeName: action.node, preconditions: { uid: action.uid } }, actor, cause);
-        return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 };
+        await this.run({ kind: 'Pod', namespace: action.namespace, name: action.name }, bindCommand(action.node, action.uid), actor, cause);
+        return BOUND;
       }
       case 'create': {
         const kind = kindSpec(action.kind);
@@ -60,9 +58,7 @@ export class InProcessActions implements ActionPerformer {
       }
       case 'updateStatus': {
         if (!kindSpec(action.kind)?.hasStatus) return this.api.perform(action, actor, manager, cause);
-        const rv = action.body.metadata?.resourceVersion;
-        const command: ObjectCommand = { type: 'UpdateStatus', status: (action.body.status ?? {}) as never, preconditions: { resourceVersion: typeof rv === 'string' ? rv : undefined } };
-        return this.run({ kind: action.kind, namespace: action.namespace, name: action.name }, command, actor, cause);
+        return this.run({ kind: action.kind, namespace: action.namespace, name: action.name }, statusCommand(action.body), actor, cause);
       }
       default:
         return this.api.perform(action, actor, manager, cause);

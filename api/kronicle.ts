@@ -216,7 +216,7 @@ export async function startKronicle(options: KronicleOptions): Promise<RunningKr
   let controllers: ControllerManager | undefined;
   let elected: ElectedControllers | undefined;
   const client = new ApiClient(url);
-  // Heartbeats, bindings and status reports in-process; every other action over the API.
+  // Heartbeats, bindings, status reports and creates in-process; every other action over the API.
   const api = new InProcessActions(apiContext, client);
   if (options.controllers ?? kubelets.length > 0) {
     const clock = options.controllerClock ?? wallClock;

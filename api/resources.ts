@@ -253,8 +253,7 @@ export class ResourceHandler {
       if (method === 'PUT') {
         const body = parseObjectBody(req, res);
         if (!body) return;
-        const rv = (body.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
-        return this.run(res, target, name, { type: 'UpdateStatus', status: (body.status ?? {}) as never, preconditions: { resourceVersion: typeof rv === 'string' ? rv : undefined } }, 200);
+        return this.run(res, target, name, statusCommand(body), 200);
       }
       if (method === 'PATCH') {
         return this.patch(req, res, target, (current, patched) =>
@@ -327,13 +326,7 @@ export class ResourceHandler {
     }
     const uid = (body.metadata as { uid?: unknown } | undefined)?.uid;
     const pods = { kind: mustPodKind(), namespace, name };
-    await this.run(res, pods, name, { type: 'Bind', nodeName: target.name, preconditions: { uid: typeof uid === 'string' ? uid : undefined } }, 201, undefined, () => ({
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Success',
-      code: 201,
-    }));
+    await this.run(res, pods, name, bindCommand(target.name, uid), 201, undefined, () => BOUND);
   }
 
   /**
@@ -455,12 +448,9 @@ export class ResourceHandler {
   private async renewNodeLease(res: Response, target: Target, body: Record<string, unknown>): Promise<void> {
     const spec = (body.spec ?? {}) as { holderIdentity?: unknown; leaseDurationSeconds?: unknown };
     const name = target.name as string;
-    const holderIdentity = typeof spec.holderIdentity === 'string' && spec.holderIdentity !== '' ? spec.holderIdentity : name;
-    const duration = spec.leaseDurationSeconds ?? 40;
-    if (typeof duration !== 'number' || !Number.isInteger(duration) || duration <= 0) {
-      return send(res, invalidStatus('Lease', name, [{ type: 'FieldValueInvalid', field: 'spec.leaseDurationSeconds', message: `Invalid value: ${JSON.stringify(duration)}: must be greater than 0` }]));
-    }
-    await this.run(res, target, name, { type: 'RenewLease', namespace: 'kube-node-lease', name, holderIdentity, leaseDurationSeconds: duration }, 200);
+    const command = renewLeaseCommand(name, spec.holderIdentity, spec.leaseDurationSeconds);
+    if (E.isLeft(command)) return send(res, command.left);
+    await this.run(res, target, name, command.right, 200);
   }
 
   private async delete(req: Request, res: Response, target: Target): Promise<void> {
@@ -972,6 +962,31 @@ export function scaleOf(rc: KubeObject): Record<string, unknown> {
 }
 
 const mustPodKind = (): KindSpec => kindByResource('', 'pods') as KindSpec;
+
+// The commands of the verbs the server's own controllers also perform in-process
+// (api/inProcess.ts): one definition for both ways in.
+
+/** PUT …/status: the body's status, under the body's resourceVersion as precondition. */
+export function statusCommand(body: { metadata?: unknown; status?: unknown }): ObjectCommand {
+  const rv = (body.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+  return { type: 'UpdateStatus', status: (body.status ?? {}) as never, preconditions: { resourceVersion: typeof rv === 'string' ? rv : undefined } };
+}
+
+/** POST …/binding: the pod to the node, under the binding's uid as precondition. */
+export const bindCommand = (node: string, uid: unknown): ObjectCommand => ({ type: 'Bind', nodeName: node, preconditions: { uid: typeof uid === 'string' ? uid : undefined } });
+
+/** What a binding answers. */
+export const BOUND = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as const;
+
+/** PUT of a node's Lease in kube-node-lease: a renewal (holder defaults to the node, duration to 40 s). */
+export function renewLeaseCommand(name: string, holder: unknown, durationSeconds: unknown): E.Either<StatusBody, ObjectCommand> {
+  const holderIdentity = typeof holder === 'string' && holder !== '' ? holder : name;
+  const duration = durationSeconds ?? 40;
+  if (typeof duration !== 'number' || !Number.isInteger(duration) || duration <= 0) {
+    return E.left(invalidStatus('Lease', name, [{ type: 'FieldValueInvalid', field: 'spec.leaseDurationSeconds', message: `Invalid value: ${JSON.stringify(duration)}: must be greater than 0` }]));
+  }
+  return E.right({ type: 'RenewLease', namespace: 'kube-node-lease', name, holderIdentity, leaseDurationSeconds: duration });
+}
 
 function lastState(events: ReadonlyArray<{ event: { type: string; object?: KubeObject } }>): KubeObject | undefined {
   for (let i = events.length - 1; i >= 0; i--) if (events[i].event.object) return events[i].event.object;

@@ -1,7 +1,6 @@
 /** Small readings of pods and nodes that several controllers share. */
 import type { KubeObject } from '../core/objects/codecs';
 import { mustParseQuantity, ZERO, type Quantity } from '../core/quantity';
-import { podTotals } from '../core/admission/limitRanger';
 
 type Condition = { type: string; status: string; lastTransitionTime?: string | null; lastHeartbeatTime?: string; reason?: string; message?: string };
 
@@ -40,21 +39,7 @@ export interface OwnerReference {
 export const controllerOf = (o: KubeObject): OwnerReference | undefined =>
   ((o.metadata.ownerReferences ?? []) as unknown as OwnerReference[]).find((r) => r.controller === true);
 
-const requestsCache = new WeakMap<object, { cpu: Quantity; memory: Quantity }>();
 const allocatableCache = new WeakMap<object, Map<string, Quantity>>();
-
-/**
- * A pod's requests as the scheduler counts them. Objects from the projection never change (a
- * change is a new object), so the parsed quantities are remembered per object.
- */
-export function podRequests(pod: KubeObject): { cpu: Quantity; memory: Quantity } {
-  let r = requestsCache.get(pod);
-  if (!r) {
-    const t = podTotals(pod, 'requests');
-    requestsCache.set(pod, (r = { cpu: t.cpu ?? ZERO, memory: t.memory ?? ZERO }));
-  }
-  return r;
-}
 
 export const allocatableOf = (node: KubeObject, resource: string): Quantity => {
   let byResource = allocatableCache.get(node);

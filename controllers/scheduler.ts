@@ -12,7 +12,8 @@ import { milliValue, value } from '../core/quantity';
 import type { ClusterView, Change } from '../projections';
 import { involvedRef, keyOf, nothing, parseKey, type Decision } from './actions';
 import type { ReconcileContext, Reconciler } from './runtime';
-import { allocatableOf, conditionOf, controllerOf, isDeleting, isNodeReady, isTerminal, nodeNameOf, podRequests } from './pods';
+import { allocatableOf, conditionOf, controllerOf, isDeleting, isNodeReady, isTerminal, nodeNameOf } from './pods';
+import { podTotals } from '../core/admission/limitRanger';
 import { rfc3339 } from '../core/json';
 
 const NAME = 'scheduler';
@@ -91,12 +92,15 @@ export interface NodeUsage {
 
 const EMPTY_USAGE: NodeUsage = { pods: 0, cpu: 0, memory: 0, owners: new Map() };
 
-/** A pod's requests as the scheduler counts them: millicores and bytes. */
+/**
+ * A pod's requests as the scheduler counts them: millicores and bytes. Objects from the projection
+ * never change (a change is a new object), so they are remembered per object.
+ */
 const requestsOf = (pod: KubeObject): { cpu: number; memory: number } => {
   let r = requestNumbers.get(pod);
   if (!r) {
-    const q = podRequests(pod);
-    requestNumbers.set(pod, (r = { cpu: Number(milliValue(q.cpu)), memory: Number(value(q.memory)) }));
+    const t = podTotals(pod, 'requests');
+    requestNumbers.set(pod, (r = { cpu: t.cpu ? Number(milliValue(t.cpu)) : 0, memory: t.memory ? Number(value(t.memory)) : 0 }));
   }
   return r;
 };
@@ -126,9 +130,11 @@ interface Contribution {
  * node's pods at every decision (that sum was most of a decision's cost at 5,000 nodes). It is a
  * function of the view: built from it, then told every change the view makes.
  */
+type MutableUsage = { -readonly [K in keyof NodeUsage]: NodeUsage[K] } & { owners: Map<string, number> };
+
 export class NodeUsages {
   private readonly byPod = new Map<string, Contribution>();
-  private readonly byNode = new Map<string, { pods: number; cpu: number; memory: number; owners: Map<string, number> }>();
+  private readonly byNode = new Map<string, MutableUsage>();
 
   constructor(view: ClusterView) {
     for (const s of view.store('Pod').list({}, false)) this.observe(s.object as KubeObject, false);
@@ -158,13 +164,17 @@ export class NodeUsages {
 
   /** The node's usage as an object kept up to date in place: read without a lookup per decision. */
   slot(node: string): NodeUsage {
+    return this.mutable(node);
+  }
+
+  private mutable(node: string): MutableUsage {
     let u = this.byNode.get(node);
     if (!u) this.byNode.set(node, (u = { pods: 0, cpu: 0, memory: 0, owners: new Map() }));
     return u;
   }
 
   private count(c: Contribution, sign: 1 | -1): void {
-    const u = this.slot(c.node) as { pods: number; cpu: number; memory: number; owners: Map<string, number> };
+    const u = this.mutable(c.node);
     u.pods += sign;
     u.cpu += sign === 1 ? c.cpu : -c.cpu;
     u.memory += sign === 1 ? c.memory : -c.memory;

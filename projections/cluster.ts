@@ -138,11 +138,7 @@ export class ClusterProjection implements ClusterView {
     const prev = store.getByStream(rec.stream);
     const next = evolveObject(prev?.object as KubeObject | undefined, rec);
     if (next) {
-      const correlationId = rec.metadata.correlationId;
-      const entry: StoredObject =
-        correlationId === undefined || correlationId === rec.id
-          ? { object: next, position: rec.position, revision: rec.revision, eventId: rec.id }
-          : { object: next, position: rec.position, revision: rec.revision, eventId: rec.id, correlationId };
+      const entry: StoredObject = { object: next, position: rec.position, revision: rec.revision, eventId: rec.id, correlationId: rec.metadata.correlationId };
       store.put(rec.stream, entry);
       if (!this.changeSubject.observed) return undefined;
       return { type: prev ? 'MODIFIED' : 'ADDED', kind: rec.event.kind, object: next, position: rec.position, event: rec };

@@ -23,7 +23,7 @@ export interface StoredObject {
   readonly position: bigint;
   /** The stream revision of the object's last event. */
   readonly revision: bigint;
-  /** The id of that event, and its correlation id when not its own (known for objects folded, not restored). */
+  /** The id of that event and its correlation id, when it has one (known for objects folded, not restored). */
   readonly eventId?: string;
   readonly correlationId?: string;
 }
@@ -70,13 +70,13 @@ const keysAt = (index: Index | undefined, value: string): ReadonlySet<string> =>
 
 const EMPTY: ReadonlySet<string> = new Set();
 
+const INDEXED_PATHS = INDEXED_FIELDS.filter((f) => !f.startsWith('metadata.')).map((f) => f.split('.'));
+
 /**
  * The values an object is indexed by, and nothing else: its name, namespace and labels and the
  * INDEXED_FIELDS. An object restored from a snapshot is indexed by its stub and parsed only when
  * someone reads it.
  */
-const INDEXED_PATHS = INDEXED_FIELDS.filter((f) => !f.startsWith('metadata.')).map((f) => f.split('.'));
-
 export function indexStub(object: DeepReadonly<KubeObject>): KubeObject {
   const m = object.metadata;
   const owners = m.ownerReferences?.map((r) => ({ uid: (r as { uid?: string }).uid }));

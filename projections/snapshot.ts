@@ -1,6 +1,6 @@
 /**
  * Snapshots of the cluster projection: its objects (with their positions and revisions) at one
- * log position, as JSON text the store keeps beside the log. Loading one and folding the events
+ * log position, as bytes the store keeps beside the log. Loading one and folding the events
  * after it gives exactly the state a fold from the start would — the same fold, started later.
  *
  * When: a snapshot is due once the log has grown, since the last one, by half as many events as

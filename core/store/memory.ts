@@ -40,10 +40,6 @@ export class MemoryEventStore implements EventStore {
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly byId = new Map<string, StoredEvent>();
-
-  async positionOfEvent(id: string): Promise<Position | undefined> {
-    return this.byId.get(id.toLowerCase())?.position;
-  }
   private readonly appended = new Subject<void>();
   private readonly clock: () => Date;
   private readonly maxEventBytes: number;
@@ -141,6 +137,10 @@ export class MemoryEventStore implements EventStore {
       out.push(e);
     }
     return out;
+  }
+
+  async positionOfEvent(id: string): Promise<Position | undefined> {
+    return this.byId.get(id.toLowerCase())?.position;
   }
 
   async headPosition(): Promise<Position> {

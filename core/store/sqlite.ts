@@ -78,7 +78,9 @@ export interface EventRow {
   hash: string | null;
 }
 
-type RawRow = [bigint, string, string, bigint, string, bigint, string, string, string | null];
+/** A row as reads return it (READ_COLUMNS), and with its hash as iterateRows reads it. */
+type RawRow = [bigint, string, string, bigint, string, bigint, string, string];
+type ChainedRawRow = [...RawRow, string | null];
 
 interface PendingAppend {
   readonly stream: string;
@@ -369,7 +371,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     let from = after;
     for (;;) {
       const bound = to < this.durableHead ? to : this.durableHead;
-      const page = this.stmt.page.all(from, bound, pageSize) as RawRow[];
+      const page = this.stmt.page.all(from, bound, pageSize) as ChainedRawRow[];
       for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recorded_at: r[5], data: r[6], metadata: r[7], hash: r[8] };
       if (page.length < pageSize) return;
       from = page[page.length - 1][0];
@@ -453,8 +455,11 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   }
 }
 
-/** The columns reads return, in the order of RawRow (arrays are markedly cheaper to build than objects). */
-const READ_COLUMNS = 'position, id, stream, revision, type, recorded_at, data, metadata, hash';
+/**
+ * The columns reads return, in the order of RawRow (arrays are markedly cheaper to build than
+ * objects). Not the hash: only `verify` reads it (iterateRows).
+ */
+const READ_COLUMNS = 'position, id, stream, revision, type, recorded_at, data, metadata';
 
 function prepare(db: Database.Database) {
   return {
@@ -473,7 +478,7 @@ function prepare(db: Database.Database) {
     rollback: db.prepare('ROLLBACK'),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
     after: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
-    page: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
+    page: db.prepare(`SELECT ${READ_COLUMNS}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     forwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     backwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?`).raw(true),
     streamForwards: db.prepare(
