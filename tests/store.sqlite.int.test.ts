@@ -5,6 +5,9 @@ import { StoreIncompatibleError, StoreLockedError } from '../core/store/errors';
 import { eventStoreConformance } from './conformance/eventStore.conformance';
 import { tempDir } from './support/tmp';
 import * as fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { StoreUnavailableError } from '../core/store/errors';
+import { verifyChain } from '../core/store/chain';
 
 eventStoreConformance('sqlite', async () => {
   const tmp = tempDir();
@@ -105,6 +108,52 @@ describe('SqliteEventStore', () => {
     expect(holder.stdout).toBe('opened\n');
     expect(holder.signal).toBe('SIGKILL');
     const store = await SqliteEventStore.open({ file });
+    await store.close();
+    tmp.remove();
+  });
+
+  it('checkpoints on its own thread and restarts the WAL under a steady load, losing nothing', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'kronicle.db');
+    // Tiny thresholds: a checkpoint every 50 events, the WAL restarted past 200 pages (~800 KiB).
+    const store = await SqliteEventStore.open({ file, checkpointEvents: 50, restartFrames: 200 });
+    const pad = 'x'.repeat(1000);
+    let maxWal = 0;
+    const written: bigint[] = [];
+    // 32 appenders, 3,200 events of ~1 KiB: about 20 restarts' worth of WAL.
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, a) => {
+        for (let i = 0; i < 100; i++) {
+          const r = await store.append(`s-${a}`, [{ id: randomUUID(), type: 'T', data: { a, i, pad }, metadata: {} }], i === 0 ? 'no_stream' : BigInt(i - 1));
+          written.push(r.position);
+          maxWal = Math.max(maxWal, fs.statSync(`${file}-wal`).size);
+        }
+      }),
+    );
+    // Without restarts the WAL would hold every page written: well over 3 MiB.
+    expect(maxWal).toBeLessThan(3 * 1024 * 1024);
+    expect(written).toHaveLength(3200);
+    expect(await store.headPosition()).toBe(3200n);
+    for (let a = 0; a < 32; a++) expect((await store.readStream(`s-${a}`)).map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(verifyChain(store).firstBreak).toBeUndefined();
+    await store.close();
+    const again = await SqliteEventStore.open({ file });
+    expect(await again.headPosition()).toBe(3200n);
+    expect(verifyChain(again)).toEqual({ checked: 3200, head: 3200n });
+    await again.close();
+    tmp.remove();
+  });
+
+  it('fails writes with StoreUnavailable, never hangs, if its writer thread is lost', async () => {
+    const tmp = tempDir();
+    const store = await SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
+    await store.append('s-1', [{ id: randomUUID(), type: 'T', data: {}, metadata: {} }], 'no_stream');
+    // The thread is killed from outside, as a fatal error in it would end it.
+    await (store as unknown as { writer: { terminate(): Promise<number> } }).writer.terminate();
+    await expect(store.append('s-1', [{ id: randomUUID(), type: 'T', data: {}, metadata: {} }], 'any')).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.snapshots.dropSnapshotsExcept(1)).rejects.toBeInstanceOf(StoreUnavailableError);
+    // What was acknowledged is still read.
+    expect(await store.readStream('s-1')).toHaveLength(1);
     await store.close();
     tmp.remove();
   });

@@ -6,7 +6,7 @@
  * names it. (Whoever can rewrite the whole file can also recompute every hash: the chain proves
  * a log was not edited in place, not who wrote it; anchoring the head elsewhere is the step beyond.)
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Position } from './port';
 
 /** The hash before the first event. */
@@ -27,11 +27,15 @@ export interface ChainedRow {
   readonly hash: string | null;
 }
 
+/** SHA-256 in hex: the one-shot `crypto.hash` (Node ≥ 20.12, half the cost of a Hash object) where there is one. */
+const sha256: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
 export function chainHash(previous: string, row: Omit<ChainedRow, 'hash'>): string {
-  // One update of the whole text: the same bytes as feeding the parts, at about half the cost.
-  return createHash('sha256')
-    .update(`${previous}\n${row.position}\n${row.id}\n${row.stream}\n${row.revision}\n${row.type}\n${row.recordedAt}\n${row.data}\n${row.metadata}`)
-    .digest('hex');
+  // One text: the same bytes as feeding the parts, at about half the cost.
+  return sha256(`${previous}\n${row.position}\n${row.id}\n${row.stream}\n${row.revision}\n${row.type}\n${row.recordedAt}\n${row.data}\n${row.metadata}`);
 }
 
 /** A store whose events carry the chain: it can hand out its rows as stored, in log order. */

@@ -1,45 +1,42 @@
 /**
  * The embedded EventStore: one SQLite file (better-sqlite3) in the data directory.
  *
+ * Two threads. The event loop checks and serialises each append, groups them, fsyncs the WAL
+ * and acknowledges, and serves every read through its own connection. A worker thread holds
+ * the log's only writing connection (sqliteWriter.ts): it assigns positions, chains hashes,
+ * inserts, commits, and checkpoints the WAL between commits. SQLite's own work — B-tree
+ * inserts, writing WAL pages, copying them into the database file — so runs beside the event
+ * loop rather than on it.
+ *
  * Durability: an append is acknowledged only after the WAL frames holding it are fsynced.
  * Commits run with `synchronous=NORMAL` (SQLite writes the WAL but does not fsync it) and the
- * store then fsyncs the WAL file itself, off the event loop on libuv's thread pool. That is the
- * same guarantee as `synchronous=FULL` — a commit is durable once its WAL frames are on disk —
- * but the event loop never waits for the disk, and while one fsync is in flight the next batch
- * is already being committed: one fsync covers everything committed before it started.
+ * store then fsyncs the WAL file itself on libuv's thread pool. That is the same guarantee as
+ * `synchronous=FULL` — a commit is durable once its WAL frames are on disk — but while one fsync
+ * is in flight the next batches are already being committed: one fsync covers everything
+ * committed before it started.
  *
  * Nobody sees what is not durable: every read is bounded by the durable head (the position of
  * the last fsynced commit), so a subscriber or a reader can never observe an event that a
  * power loss could still take back.
  *
  * Group commit: appends arriving in the same turn of the event loop are written in one
- * transaction. Each append is fully checked (retry, expected revision) before any of its rows is
- * written, so a refused append writes nothing and the others go on.
+ * transaction (in slices of COMMIT_BATCH). Each append is fully checked (retry, expected
+ * revision) before any of its rows is written, so a refused append writes nothing and the
+ * others go on.
  *
- * One process at a time: the connection runs in EXCLUSIVE locking mode and takes the write lock
- * on open, so a second process gets StoreLockedError. The lock is the kernel's and dies with the
- * process, so a crashed server never leaves a stale lock behind.
+ * One process at a time: the store holds an exclusive lock on `<file>.lock` (a tiny SQLite file
+ * in EXCLUSIVE locking mode) for as long as it is open, so a second process — or a second open
+ * in this one — gets StoreLockedError. The lock is the kernel's and dies with the process, so a
+ * crashed server never leaves a stale lock behind.
  */
 import Database from 'better-sqlite3';
 import { Subject } from 'rxjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { StoreClosedError, StoreError, StoreIncompatibleError, StoreLockedError, StoreUnavailableError, InvalidEventError } from './errors';
-import {
-  DEFAULT_MAX_EVENT_BYTES,
-  NO_STREAM_REVISION,
-  checkExpectedRevision,
-  checkStreamName,
-  encodeAppend,
-  expectationHolds,
-  parseMetadata,
-  pullSubscription,
-  resolveRetry,
-  wrongExpectedVersion,
-  type EncodedEvent,
-  type RecordedId,
-} from './internal';
+import { Worker } from 'node:worker_threads';
+import { StoreClosedError, StoreError, StoreIncompatibleError, StoreLockedError, StoreUnavailableError } from './errors';
+import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, encodeAppend, parseMetadata, pullSubscription, type RecordedId } from './internal';
 import {
   DEFAULT_READ_COUNT,
   type AppendResult,
@@ -54,7 +51,9 @@ import {
   type StoredEvent,
 } from './port';
 import { configure, migrate } from './sqliteSchema';
-import { GENESIS_HASH, chainHash, type ChainedLog, type ChainedRow } from './chain';
+import { SqliteCheckpointer, type CheckpointResult } from './sqliteCheckpointer';
+import { fromWire, type WriteRequest, type WriterReply, type WriterRequest } from './sqliteWriter';
+import type { ChainedLog, ChainedRow } from './chain';
 
 export { SQLITE_SCHEMA_VERSION } from './sqliteSchema';
 
@@ -63,6 +62,10 @@ export interface SqliteStoreOptions {
   readonly file: string;
   readonly clock?: () => Date;
   readonly maxEventBytes?: number;
+  /** Events between checkpoints (default CHECKPOINT_EVENTS); smaller in tests. */
+  readonly checkpointEvents?: number;
+  /** WAL pages past which it is emptied and restarted (default RESTART_FRAMES); smaller in tests. */
+  readonly restartFrames?: number;
 }
 
 /** A row of the events table. */
@@ -82,21 +85,10 @@ export interface EventRow {
 type RawRow = [bigint, string, string, bigint, string, bigint, string, string];
 type ChainedRawRow = [...RawRow, string | null];
 
-interface PendingAppend {
-  readonly stream: string;
-  readonly events: readonly EncodedEvent[];
-  readonly expected: ExpectedRevision;
+interface PendingAppend extends WriteRequest {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
-
-interface StreamInfo {
-  /** The row id in `streams`; undefined for a stream not yet written. */
-  readonly id: bigint | undefined;
-  readonly revision: bigint;
-}
-
-type Outcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
 
 /** A commit waiting for an fsync: how to answer each of its appends, and the head it reached. */
 interface Committed {
@@ -104,9 +96,28 @@ interface Committed {
   readonly head: Position;
 }
 
+interface SyncGroup {
+  readonly covered: readonly Committed[];
+}
+
 const TOP = BigInt(Number.MAX_SAFE_INTEGER);
-const STREAM_CACHE_SIZE = 100_000;
+/** At most this many appends per transaction: a burst is committed in slices, so the first
+ * slice's fsync is already running while the next ones are written. */
 const COMMIT_BATCH = 32;
+/**
+ * At most this many fsyncs at once. More than one did not help on the machines measured (the
+ * disk serialises them), but costs nothing when it does not.
+ */
+const MAX_FSYNCS = 2;
+/** A checkpoint after this many events (about 2,500 WAL pages of ~1 KiB objects). */
+const CHECKPOINT_EVENTS = 2_000;
+/**
+ * Under a steady load the WAL is never fully copied at the moment a commit starts (commits go on
+ * while a checkpoint runs), so SQLite never rewinds it. Past this many pages (64 MiB) writes are
+ * held (appends queue, the event loop runs on) until those sent have committed and a checkpoint
+ * has copied everything; the next commit then starts the WAL again from its beginning.
+ */
+const RESTART_FRAMES = 16_384;
 
 function translateOpenError(err: unknown, file: string): Error {
   if (err instanceof StoreError) return err;
@@ -127,22 +138,33 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   private readonly walFile: string;
   private readonly appended = new Subject<void>();
   private readonly stmt: ReturnType<typeof prepare>;
-  /** Stream ids and current revisions, least recently used first; updated after each commit. */
-  private readonly streams = new Map<string, StreamInfo>();
   private queue: PendingAppend[] = [];
   private commitScheduled = false;
+  /** Sent to the writer, not yet answered: by request number. */
+  private readonly inflight = new Map<number, (reply: WriterReply) => void>();
+  private nextSeq = 0;
+  /** Set when the writer thread is gone: every later write fails with it. */
+  private writerError: Error | undefined;
   /** Committed but not yet fsynced, oldest first. */
   private unsynced: Committed[] = [];
-  private syncing = false;
+  /** fsyncs running, oldest first, each with the commits it covers. */
+  private syncs: SyncGroup[] = [];
   private durableHead: Position;
   private closed = false;
   private idle: Array<() => void> = [];
   private walFd: number | undefined;
-  /** The last committed event: the tip of the hash chain. */
-  private tip: { position: Position; hash: string };
+  private readonly checkpointer: SqliteCheckpointer;
+  private readonly checkpointEvents: number;
+  private readonly restartFrames: number;
+  private eventsSinceCheckpoint = 0;
+  private checkpointing: Promise<void> | undefined;
+  /** No writes are sent: the WAL is to be emptied and restarted (see RESTART_FRAMES). */
+  private holdWrites = false;
 
   private constructor(
     private readonly db: Database.Database,
+    private readonly lock: Database.Database,
+    private readonly writer: Worker,
     options: SqliteStoreOptions,
   ) {
     this.description = `sqlite:${options.file}`;
@@ -151,24 +173,39 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.stmt = prepare(db);
     this.durableHead = (this.stmt.head.get() as bigint | null) ?? 0n;
-    const last = this.stmt.tip.get() as { position: bigint; hash: string } | undefined;
-    this.tip = last ? { position: last.position, hash: last.hash } : { position: 0n, hash: GENESIS_HASH };
+    this.checkpointer = new SqliteCheckpointer(options.file, db);
+    this.checkpointEvents = options.checkpointEvents ?? CHECKPOINT_EVENTS;
+    this.restartFrames = options.restartFrames ?? RESTART_FRAMES;
+    // The writer keeps the process alive only while it has work: an open, idle store does not.
+    writer.unref();
+    writer.on('message', (reply: WriterReply) => {
+      if (reply.op !== 'written' && reply.op !== 'done') return;
+      const handle = this.inflight.get(reply.seq);
+      this.inflight.delete(reply.seq);
+      if (this.inflight.size === 0) writer.unref();
+      handle?.(reply);
+      if (this.inflight.size === 0 && this.holdWrites && !this.checkpointing) this.checkpoint();
+    });
+    const lost = (err: Error) => this.writerLost(err);
+    writer.on('error', lost);
+    writer.on('exit', () => lost(new Error('the writer thread exited')));
   }
 
   static async open(options: SqliteStoreOptions): Promise<SqliteEventStore> {
     const file = path.resolve(options.file);
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    const lock = takeLock(file);
     let db: Database.Database;
     try {
       db = new Database(file, { timeout: 250 });
     } catch (err) {
+      lock.close();
       throw translateOpenError(err, file);
     }
+    let writer: Worker;
     try {
       configure(db);
       migrate(db, file);
-      // Take the write lock now, and keep it: EXCLUSIVE mode never releases it until close.
-      db.exec('BEGIN IMMEDIATE; COMMIT');
       // Whatever an earlier process committed is made durable before it is served.
       if (fs.existsSync(`${file}-wal`)) {
         const fd = fs.openSync(`${file}-wal`, 'r');
@@ -178,16 +215,19 @@ export class SqliteEventStore implements EventStore, ChainedLog {
           fs.closeSync(fd);
         }
       }
+      writer = await startWriter(file);
     } catch (err) {
       db.close();
+      lock.close();
       throw translateOpenError(err, file);
     }
-    return new SqliteEventStore(db, { ...options, file });
+    return new SqliteEventStore(db, lock, writer, { ...options, file });
   }
 
   append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     try {
       this.ensureOpen();
+      if (this.writerError) throw this.writerError;
       checkExpectedRevision(expected);
       const encoded = encodeAppend(stream, events, this.maxEventBytes);
       return new Promise((resolve, reject) => {
@@ -203,141 +243,152 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     }
   }
 
-  /** Writes every queued append in one transaction, then queues them for the next fsync. */
+  /** Sends every queued append to the writer, in slices of COMMIT_BATCH, one transaction each. */
   private commit(): void {
     this.commitScheduled = false;
-    // At most COMMIT_BATCH appends per transaction: a burst is committed in slices, so the
-    // first slice's fsync is already running while the next slices are written, and the
-    // appenders it releases prepare their next appends while the following fsync runs.
-    const batch = this.queue.splice(0, COMMIT_BATCH);
-    if (this.queue.length > 0) {
-      this.commitScheduled = true;
-      setImmediate(() => this.commit());
-    }
-    if (batch.length === 0) return;
-    let outcomes = this.writeBatch(batch);
-    // The batch failed as a whole (an I/O error): each append is tried alone, so one cannot
-    // take the others down with it.
-    if (!outcomes) outcomes = batch.map((p) => (this.writeBatch([p]) as Outcome[])[0]);
-    const answer = batch.map((p, i) => {
-      const o = (outcomes as Outcome[])[i];
-      return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(o.error));
-    });
-    this.unsynced.push({ answer, head: this.tip.position });
-    this.sync();
-  }
-
-  /** One transaction for the batch; undefined when the transaction itself failed. */
-  private writeBatch(batch: readonly PendingAppend[]): Outcome[] | undefined {
-    const outcomes: Outcome[] = [];
-    const touched = new Map<string, StreamInfo>();
+    if (this.holdWrites) return;
     const recordedAt = BigInt(this.clock().getTime());
-    const tip = { ...this.tip };
-    try {
-      this.stmt.begin.run();
-      for (const p of batch) {
-        try {
-          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched, tip) });
-        } catch (err) {
-          if (!(err instanceof StoreError)) throw err;
-          outcomes.push({ ok: false, error: err });
-        }
-      }
-      this.stmt.commit.run();
-    } catch (err) {
-      if (this.db.inTransaction) this.stmt.rollback.run();
-      if (batch.length > 1) return undefined;
-      const code = (err as { code?: string }).code;
-      const error =
-        code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-          ? new InvalidEventError('DuplicateEventId', (err as Error).message)
-          : new StoreUnavailableError(`append to ${this.description} failed: ${(err as Error).message}`, { cause: err });
-      return [{ ok: false, error }];
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, COMMIT_BATCH);
+      const appends: WriteRequest[] = batch.map((p) => ({ stream: p.stream, events: p.events, expected: p.expected }));
+      this.request({ op: 'write', seq: this.nextSeq, appends, recordedAt }, (reply) => {
+        if (reply.op !== 'written') return this.fail(batch, reply.op === 'done' && reply.error ? new Error(reply.error) : undefined);
+        const answer = batch.map((p, i) => {
+          const o = reply.outcomes[i];
+          return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(fromWire(o.error)));
+        });
+        this.unsynced.push({ answer, head: reply.head });
+        this.sync();
+        for (const p of batch) this.eventsSinceCheckpoint += p.events.length;
+        if (this.eventsSinceCheckpoint >= this.checkpointEvents && !this.checkpointing && !this.holdWrites) this.checkpoint();
+      }, batch);
     }
-    for (const [name, info] of touched) this.remember(name, info);
-    this.tip = tip;
-    return outcomes;
-  }
-
-  private writeOne(p: PendingAppend, recordedAt: bigint, touched: Map<string, StreamInfo>, tip: { position: Position; hash: string }): AppendResult {
-    const retry = resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
-    if (retry) return retry;
-    const info = touched.get(p.stream) ?? this.streamInfo(p.stream);
-    if (!expectationHolds(p.expected, info.revision)) throw wrongExpectedVersion(p.stream, p.expected, info.revision);
-    const streamId = info.id ?? BigInt(this.stmt.insertStream.run(p.stream).lastInsertRowid);
-    let revision = info.revision;
-    for (const e of p.events) {
-      revision += 1n;
-      // Positions are assigned here, not by SQLite, so that each event's hash can cover its
-      // position and chain to the event before it in the same statement.
-      const row = { position: tip.position + 1n, id: e.id, stream: p.stream, revision, type: e.type, recordedAt, data: e.data, metadata: e.metadata };
-      const hash = chainHash(tip.hash, row);
-      this.stmt.insert.run(row.position, e.id, p.stream, streamId, revision, e.type, recordedAt, e.data, e.metadata, hash);
-      tip.position = row.position;
-      tip.hash = hash;
-    }
-    const position = tip.position;
-    touched.set(p.stream, { id: streamId, revision });
-    return { nextExpectedRevision: revision, position };
-  }
-
-  /** The stream's id and current revision; this connection is the log's only writer. */
-  private streamInfo(name: string): StreamInfo {
-    const cached = this.streams.get(name);
-    if (cached) return cached;
-    const id = this.stmt.streamId.get(name) as bigint | undefined;
-    const revision = id === undefined ? NO_STREAM_REVISION : ((this.stmt.streamRevision.get(id) as bigint | null) ?? NO_STREAM_REVISION);
-    return { id, revision };
-  }
-
-  private remember(name: string, info: StreamInfo): void {
-    this.streams.delete(name);
-    this.streams.set(name, info);
-    if (this.streams.size > STREAM_CACHE_SIZE) this.streams.delete(this.streams.keys().next().value as string);
   }
 
   /**
-   * Fsyncs the WAL for every commit made so far, then acknowledges them. One fsync at a time;
-   * commits made while it runs wait for the next one, which covers them all.
+   * A checkpoint on the checkpoint thread. When writes are held, it runs once those sent have
+   * committed, so it copies the whole WAL; writes resume after it.
    */
-  private sync(): void {
-    if (this.syncing || this.unsynced.length === 0) {
-      if (!this.syncing && this.queue.length === 0) for (const done of this.idle.splice(0)) done();
+  private checkpoint(): void {
+    this.eventsSinceCheckpoint = 0;
+    const held = this.holdWrites;
+    const done = (result: CheckpointResult | undefined): void => {
+      this.checkpointing = undefined;
+      if (held) {
+        this.holdWrites = false;
+        if (this.queue.length > 0 && !this.commitScheduled) {
+          this.commitScheduled = true;
+          setImmediate(() => this.commit());
+        }
+      } else if (result && result.log >= this.restartFrames && !this.closed) {
+        // `log` is the WAL's length when the checkpoint began: long means it has not restarted.
+        this.holdWrites = true;
+        if (this.inflight.size === 0) this.checkpoint();
+      }
+      this.settled();
+    };
+    // A failed checkpoint loses nothing (the pages stay in the WAL); the next one retries.
+    this.checkpointing = this.checkpointer.run().then(done, () => done(undefined));
+  }
+
+  /** Sends a request to the writer; `handle` gets its reply (or a failed reply if the writer is gone). */
+  private request(message: WriterRequest & { seq: number }, handle: (reply: WriterReply) => void, batch?: readonly PendingAppend[]): void {
+    this.nextSeq++;
+    if (this.writerError) {
+      if (batch) this.fail(batch);
+      else handle({ op: 'done', seq: message.seq, error: this.writerError.message });
       return;
     }
-    this.syncing = true;
-    const covered = this.unsynced;
+    if (this.inflight.size === 0) this.writer.ref();
+    this.inflight.set(message.seq, handle);
+    this.writer.postMessage(message);
+  }
+
+  private fail(batch: readonly PendingAppend[], cause?: Error): void {
+    const error = new StoreUnavailableError(`append to ${this.description} failed: ${(cause ?? this.writerError)?.message ?? 'the writer is gone'}`, { cause });
+    for (const p of batch) p.reject(error);
+    this.settled();
+  }
+
+  /** The writer thread died (it should not): what it had is failed, and every later write. */
+  private writerLost(err: Error): void {
+    if (this.writerError) return;
+    this.writerError = new StoreUnavailableError(`the writer of ${this.description} stopped: ${err.message}`, { cause: err });
+    const pending = [...this.inflight.values()];
+    this.inflight.clear();
+    for (const handle of pending) handle({ op: 'done', seq: -1, error: this.writerError.message });
+    this.settled();
+  }
+
+  /**
+   * Fsyncs the WAL for every commit made so far, then acknowledges them. Up to MAX_FSYNCS run at
+   * once (the file system joins concurrent fsyncs into one journal commit when it can); commits
+   * made while they run wait for the next one, which covers them all. An fsync that returns
+   * makes durable everything committed before it started — its own commits and those of every
+   * fsync started before it — so those are acknowledged in order, even if their own fsync has
+   * not returned yet.
+   */
+  private sync(): void {
+    if (this.syncs.length >= MAX_FSYNCS || this.unsynced.length === 0) {
+      this.settled();
+      return;
+    }
+    const group: SyncGroup = { covered: this.unsynced };
     this.unsynced = [];
+    this.syncs.push(group);
     this.fsyncWal((err) => {
-      this.syncing = false;
+      const at = this.syncs.indexOf(group);
       if (err) {
         // The commits may or may not be on disk: they are not acknowledged. A client retrying
         // with the same event ids gets the original result if they were written.
         const error = new StoreUnavailableError(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
-        for (const c of covered) for (const answer of c.answer) answer(error);
-      } else {
-        this.durableHead = covered[covered.length - 1].head;
-        for (const c of covered) for (const answer of c.answer) answer();
+        if (at >= 0) this.syncs.splice(at, 1);
+        for (const c of group.covered) for (const answer of c.answer) answer(error);
+      } else if (at >= 0) {
+        const durable = this.syncs.splice(0, at + 1);
+        for (const g of durable) for (const c of g.covered) for (const answer of c.answer) answer();
+        const last = durable[durable.length - 1].covered;
+        if (last[last.length - 1].head > this.durableHead) this.durableHead = last[last.length - 1].head;
         this.appended.next();
       }
       this.sync();
     });
+    // Another fsync may start at once if commits are waiting and there is room.
+    if (this.unsynced.length > 0) this.sync();
+  }
+
+  /** Wakes close() once nothing is queued, with the writer, or waiting for an fsync. */
+  private settled(): void {
+    if (this.syncs.length > 0 || this.unsynced.length > 0 || this.queue.length > 0 || this.inflight.size > 0 || this.holdWrites) return;
+    for (const done of this.idle.splice(0)) done();
   }
 
   /**
    * fsync of the WAL on libuv's thread pool, through one descriptor kept open: the WAL file
-   * lives as long as this connection (EXCLUSIVE mode; a checkpoint rewinds it, never removes it).
+   * lives as long as this connection (a checkpoint rewinds it, never removes it; SQLite deletes
+   * it only when the last connection closes).
    */
   private fsyncWal(done: (err: NodeJS.ErrnoException | null) => void): void {
     if (this.walFd === undefined) {
       fs.open(this.walFile, 'r', (err, fd) => {
         if (err) return done(err);
         this.walFd = fd;
-        fs.fsync(fd, done);
+        fs.fdatasync(fd, done);
       });
       return;
     }
-    fs.fsync(this.walFd, done);
+    fs.fdatasync(this.walFd, done);
+  }
+
+  /** A request to the writer that answers with a number (snapshot writes). */
+  private ask(message: Extract<WriterRequest, { op: 'saveSnapshot' | 'dropSnapshots' }>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.request(message, (reply) => {
+        if (reply.op === 'done' && reply.error === undefined) resolve(reply.value ?? 0);
+        else reject(new StoreUnavailableError(`${message.op} in ${this.description} failed: ${reply.op === 'done' ? reply.error : 'no answer'}`));
+        this.settled();
+      });
+    });
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly StoredEvent[]> {
@@ -386,14 +437,14 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   /**
    * Snapshots live in the same file, in their own table, deflated (fast level: consecutive
    * objects share most of their keys, so a snapshot shrinks several times for a few milliseconds
-   * to inflate). They are written without an fsync of their own (they ride on the next append's):
-   * a snapshot lost to a crash is rebuilt.
+   * to inflate), by the writer thread, which also deflates them. They are written without an
+   * fsync of their own (they ride on the next append's): a snapshot lost to a crash is rebuilt.
    */
   readonly snapshots: SnapshotStore = {
     saveSnapshot: async (s: Snapshot) => {
       this.ensureOpen();
       if (s.position > this.durableHead) throw new RangeError(`snapshot at ${s.position} is beyond the log's head (${this.durableHead})`);
-      this.stmt.saveSnapshot.run(s.position, s.schema, BigInt(this.clock().getTime()), zlib.deflateRawSync(s.data, { level: 1 }));
+      await this.ask({ op: 'saveSnapshot', seq: this.nextSeq, position: s.position, schema: s.schema, createdAt: BigInt(this.clock().getTime()), data: s.data });
     },
     loadSnapshot: async (position: Position, schema: number) => {
       this.ensureOpen();
@@ -406,7 +457,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     },
     dropSnapshotsExcept: async (schema: number) => {
       this.ensureOpen();
-      return Number(this.stmt.dropSnapshots.run(schema).changes);
+      return this.ask({ op: 'dropSnapshots', seq: this.nextSeq, schema });
     },
   };
 
@@ -437,7 +488,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   async close(): Promise<void> {
     if (this.closed) return;
     // Appends already accepted are committed and made durable before the store closes.
-    if (this.queue.length > 0 || this.commitScheduled || this.syncing || this.unsynced.length > 0) {
+    if (this.queue.length > 0 || this.commitScheduled || this.syncs.length > 0 || this.unsynced.length > 0 || this.inflight.size > 0) {
       await new Promise<void>((resolve) => {
         this.idle.push(resolve);
         if (this.queue.length > 0) this.commit();
@@ -445,14 +496,74 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       });
     }
     this.closed = true;
+    await this.checkpointing;
+    await this.checkpointer.close();
+    // A writer thread that was lost has nothing left to close.
+    if (!this.writerError) await stopWriter(this.writer);
     this.appended.complete();
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
     this.db.close();
+    this.lock.close();
   }
 
   private ensureOpen(): void {
     if (this.closed) throw new StoreClosedError(this.description);
   }
+}
+
+/**
+ * The store's lock: `<file>.lock`, an SQLite file held in EXCLUSIVE locking mode, whose lock
+ * the connection keeps until it closes (or the process dies).
+ */
+function takeLock(file: string): Database.Database {
+  const lockFile = `${file}.lock`;
+  let lock: Database.Database | undefined;
+  try {
+    lock = new Database(lockFile, { timeout: 0 });
+    lock.pragma('locking_mode = EXCLUSIVE');
+    // No journal file beside it: nothing is ever written to the lock file.
+    lock.pragma('journal_mode = MEMORY');
+    lock.exec('BEGIN EXCLUSIVE; COMMIT');
+    return lock;
+  } catch (err) {
+    lock?.close();
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw translateOpenError(err, file);
+    throw new StoreUnavailableError(`cannot lock ${lockFile}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Starts the writer thread on the file and waits until its connection is open. From TypeScript
+ * sources (tests, tsx) the worker registers tsx's require hook first; compiled, it is plain JS.
+ */
+function startWriter(file: string): Promise<Worker> {
+  const entry = path.join(__dirname, `sqliteWriterWorker${path.extname(__filename)}`);
+  const source = entry.endsWith('.ts')
+    ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`
+    : `require(${JSON.stringify(entry)});`;
+  const worker = new Worker(source, { eval: true, workerData: { file, description: `sqlite:${file}` } });
+  return new Promise((resolve, reject) => {
+    const failed = (err: Error) => {
+      void worker.terminate();
+      reject(new StoreUnavailableError(`cannot start the writer of ${file}: ${err.message}`, { cause: err }));
+    };
+    worker.once('error', failed);
+    worker.once('message', (reply: WriterReply) => {
+      worker.off('error', failed);
+      if (reply.op === 'ready') resolve(worker);
+      else failed(new Error(reply.op === 'failed' ? reply.message : `unexpected ${reply.op}`));
+    });
+  });
+}
+
+/** Closes the writer's connection and waits for its thread to end. */
+function stopWriter(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    worker.once('exit', () => resolve());
+    worker.ref();
+    worker.postMessage({ op: 'close' } satisfies WriterRequest);
+  });
 }
 
 /**
@@ -463,19 +574,9 @@ const READ_COLUMNS = 'position, id, stream, revision, type, recorded_at, data, m
 
 function prepare(db: Database.Database) {
   return {
-    insert: db.prepare('INSERT INTO events (position, id, stream, stream_id, revision, type, recorded_at, data, metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-    tip: db.prepare('SELECT position, hash FROM events ORDER BY position DESC LIMIT 1'),
-    saveSnapshot: db.prepare('INSERT OR REPLACE INTO snapshots (position, schema, created_at, data) VALUES (?, ?, ?, ?)'),
     loadSnapshot: db.prepare('SELECT position, data FROM snapshots WHERE position <= ? AND schema = ? ORDER BY position DESC LIMIT 1'),
     snapshotPositions: db.prepare('SELECT position FROM snapshots WHERE schema = ? ORDER BY position').pluck(),
-    dropSnapshots: db.prepare('DELETE FROM snapshots WHERE schema <> ?'),
-    streamId: db.prepare('SELECT id FROM streams WHERE name = ?').pluck(),
-    insertStream: db.prepare('INSERT INTO streams (name) VALUES (?)'),
-    streamRevision: db.prepare('SELECT max(revision) FROM events WHERE stream_id = ?').pluck(),
     byId: db.prepare('SELECT stream, revision, position FROM events WHERE id = ?'),
-    begin: db.prepare('BEGIN IMMEDIATE'),
-    commit: db.prepare('COMMIT'),
-    rollback: db.prepare('ROLLBACK'),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
     after: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     page: db.prepare(`SELECT ${READ_COLUMNS}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),

@@ -10,19 +10,18 @@ export const SQLITE_SCHEMA_VERSION = 2;
 export const APPLICATION_ID = 0x4b524e4c; // "KRNL"
 
 /**
- * Settings for the store's one connection. `synchronous=NORMAL` makes a commit write the WAL
+ * Settings for the store's writing connection. `synchronous=NORMAL` makes a commit write the WAL
  * without fsyncing it: the store fsyncs the WAL itself, off the event loop, before it
- * acknowledges anything (see sqlite.ts). EXCLUSIVE locking keeps the write lock for the life of
- * the connection: one process per log.
+ * acknowledges anything (see sqlite.ts). No automatic checkpoints: they would run inside a
+ * commit; a worker runs them (sqliteCheckpointer.ts). One process per log is the lock file's job.
  */
 export function configure(db: Database.Database): void {
   db.defaultSafeIntegers(true);
-  db.pragma('locking_mode = EXCLUSIVE');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  // Checkpoint the WAL less often than the default 1,000 pages: a checkpoint fsyncs the
-  // database file inside some unlucky commit.
-  db.pragma('wal_autocheckpoint = 4000');
+  db.pragma('wal_autocheckpoint = 0');
+  // After the WAL restarts, a file grown long under load is cut back to 64 MiB.
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
 }
 
 export function migrate(db: Database.Database, file: string): void {

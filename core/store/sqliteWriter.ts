@@ -1,0 +1,192 @@
+/**
+ * The SQLite log's writing side: the one connection that appends events and stores snapshots.
+ * It runs on a worker thread of its own (sqliteWriterWorker.ts), so that
+ * SQLite's inserts and commits run beside the event loop instead of on it; the
+ * store (sqlite.ts) keeps everything else — checking and serialising appends, grouping them,
+ * fsyncing the WAL before it acknowledges, reads.
+ *
+ * Everything crossing the thread boundary is plain data (structured clone): appends already
+ * encoded, outcomes with errors as `WireError`s, turned back into StoreErrors by `fromWire`.
+ */
+import type Database from 'better-sqlite3';
+import * as zlib from 'node:zlib';
+import { InvalidEventError, StoreError, StoreUnavailableError, WrongExpectedVersionError, type InvalidEventReason } from './errors';
+import { NO_STREAM_REVISION, expectationHolds, resolveRetry, wrongExpectedVersion, type EncodedEvent, type RecordedId } from './appendRules';
+import { GENESIS_HASH, chainHash } from './chain';
+import type { AppendResult, ExpectedRevision, Position, Revision } from './port';
+
+/** One append as the writer receives it: checked and serialised by the store. */
+export interface WriteRequest {
+  readonly stream: string;
+  readonly events: readonly EncodedEvent[];
+  readonly expected: ExpectedRevision;
+}
+
+/** A StoreError as plain data. */
+export type WireError =
+  | { readonly code: 'WrongExpectedVersion'; readonly stream: string; readonly expected: ExpectedRevision; readonly actual: Revision | 'no_stream' }
+  | { readonly code: 'InvalidEvent'; readonly reason: InvalidEventReason; readonly message: string }
+  | { readonly code: 'StoreUnavailable'; readonly message: string };
+
+export type Outcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: WireError };
+
+/** Messages to the writer. */
+export type WriterRequest =
+  | { readonly op: 'write'; readonly seq: number; readonly appends: readonly WriteRequest[]; readonly recordedAt: bigint }
+  | { readonly op: 'saveSnapshot'; readonly seq: number; readonly position: Position; readonly schema: number; readonly createdAt: bigint; readonly data: Uint8Array }
+  | { readonly op: 'dropSnapshots'; readonly seq: number; readonly schema: number }
+  | { readonly op: 'close' };
+
+/** Messages from the writer. */
+export type WriterReply =
+  | { readonly op: 'ready' }
+  | { readonly op: 'failed'; readonly message: string }
+  | { readonly op: 'written'; readonly seq: number; readonly outcomes: readonly Outcome[]; readonly head: Position }
+  | { readonly op: 'done'; readonly seq: number; readonly value?: number; readonly error?: string };
+
+export function toWire(err: StoreError): WireError {
+  if (err instanceof WrongExpectedVersionError) return { code: 'WrongExpectedVersion', stream: err.stream, expected: err.expected, actual: err.actual };
+  if (err instanceof InvalidEventError) return { code: 'InvalidEvent', reason: err.reason, message: err.message };
+  return { code: 'StoreUnavailable', message: err.message };
+}
+
+export function fromWire(err: WireError): StoreError {
+  switch (err.code) {
+    case 'WrongExpectedVersion':
+      return new WrongExpectedVersionError(err.stream, err.expected, err.actual);
+    case 'InvalidEvent':
+      return new InvalidEventError(err.reason, err.message);
+    default:
+      return new StoreUnavailableError(err.message);
+  }
+}
+
+interface StreamInfo {
+  /** The row id in `streams`; undefined for a stream not yet written. */
+  readonly id: bigint | undefined;
+  readonly revision: bigint;
+}
+
+const STREAM_CACHE_SIZE = 100_000;
+
+export class SqliteWriter {
+  private readonly stmt: ReturnType<typeof prepareWriter>;
+  /** Stream ids and current revisions, least recently used first; updated after each commit. */
+  private readonly streams = new Map<string, StreamInfo>();
+  /** The last committed event: the tip of the hash chain. */
+  private tip: { position: Position; hash: string };
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly description: string,
+  ) {
+    this.stmt = prepareWriter(db);
+    const last = this.stmt.tip.get() as { position: bigint; hash: string } | undefined;
+    this.tip = last ? { position: last.position, hash: last.hash } : { position: 0n, hash: GENESIS_HASH };
+  }
+
+  get head(): Position {
+    return this.tip.position;
+  }
+
+  /**
+   * One transaction for the batch. A refused append (wrong expected revision, a clashing id)
+   * writes nothing and the others go on; if the transaction itself fails (an I/O error), each
+   * append is tried alone, so one cannot take the others down with it.
+   */
+  write(batch: readonly WriteRequest[], recordedAt: bigint): Outcome[] {
+    return this.writeBatch(batch, recordedAt) ?? batch.map((p) => (this.writeBatch([p], recordedAt) as Outcome[])[0]);
+  }
+
+  /** Snapshots are stored deflated (fast level: consecutive objects share most of their keys). */
+  saveSnapshot(position: Position, schema: number, createdAt: bigint, data: Uint8Array): void {
+    this.stmt.saveSnapshot.run(position, schema, createdAt, zlib.deflateRawSync(data, { level: 1 }));
+  }
+
+  dropSnapshotsExcept(schema: number): number {
+    return Number(this.stmt.dropSnapshots.run(schema).changes);
+  }
+
+  /** One transaction for the batch; undefined when the transaction itself failed. */
+  private writeBatch(batch: readonly WriteRequest[], recordedAt: bigint): Outcome[] | undefined {
+    const outcomes: Outcome[] = [];
+    const touched = new Map<string, StreamInfo>();
+    const tip = { ...this.tip };
+    try {
+      this.stmt.begin.run();
+      for (const p of batch) {
+        try {
+          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched, tip) });
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          outcomes.push({ ok: false, error: toWire(err) });
+        }
+      }
+      this.stmt.commit.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.stmt.rollback.run();
+      if (batch.length > 1) return undefined;
+      const code = (err as { code?: string }).code;
+      const error: WireError =
+        code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+          ? { code: 'InvalidEvent', reason: 'DuplicateEventId', message: (err as Error).message }
+          : { code: 'StoreUnavailable', message: `append to ${this.description} failed: ${(err as Error).message}` };
+      return [{ ok: false, error }];
+    }
+    for (const [name, info] of touched) this.remember(name, info);
+    this.tip = tip;
+    return outcomes;
+  }
+
+  private writeOne(p: WriteRequest, recordedAt: bigint, touched: Map<string, StreamInfo>, tip: { position: Position; hash: string }): AppendResult {
+    const retry = resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
+    if (retry) return retry;
+    const info = touched.get(p.stream) ?? this.streamInfo(p.stream);
+    if (!expectationHolds(p.expected, info.revision)) throw wrongExpectedVersion(p.stream, p.expected, info.revision);
+    const streamId = info.id ?? BigInt(this.stmt.insertStream.run(p.stream).lastInsertRowid);
+    let revision = info.revision;
+    for (const e of p.events) {
+      revision += 1n;
+      // Positions are assigned here, not by SQLite, so that each event's hash can cover its
+      // position and chain to the event before it in the same statement.
+      const row = { position: tip.position + 1n, id: e.id, stream: p.stream, revision, type: e.type, recordedAt, data: e.data, metadata: e.metadata };
+      const hash = chainHash(tip.hash, row);
+      this.stmt.insert.run(row.position, e.id, p.stream, streamId, revision, e.type, recordedAt, e.data, e.metadata, hash);
+      tip.position = row.position;
+      tip.hash = hash;
+    }
+    touched.set(p.stream, { id: streamId, revision });
+    return { nextExpectedRevision: revision, position: tip.position };
+  }
+
+  /** The stream's id and current revision; this connection is the log's only writer. */
+  private streamInfo(name: string): StreamInfo {
+    const cached = this.streams.get(name);
+    if (cached) return cached;
+    const id = this.stmt.streamId.get(name) as bigint | undefined;
+    const revision = id === undefined ? NO_STREAM_REVISION : ((this.stmt.streamRevision.get(id) as bigint | null) ?? NO_STREAM_REVISION);
+    return { id, revision };
+  }
+
+  private remember(name: string, info: StreamInfo): void {
+    this.streams.delete(name);
+    this.streams.set(name, info);
+    if (this.streams.size > STREAM_CACHE_SIZE) this.streams.delete(this.streams.keys().next().value as string);
+  }
+}
+
+function prepareWriter(db: Database.Database) {
+  return {
+    insert: db.prepare('INSERT INTO events (position, id, stream, stream_id, revision, type, recorded_at, data, metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    tip: db.prepare('SELECT position, hash FROM events ORDER BY position DESC LIMIT 1'),
+    saveSnapshot: db.prepare('INSERT OR REPLACE INTO snapshots (position, schema, created_at, data) VALUES (?, ?, ?, ?)'),
+    dropSnapshots: db.prepare('DELETE FROM snapshots WHERE schema <> ?'),
+    streamId: db.prepare('SELECT id FROM streams WHERE name = ?').pluck(),
+    insertStream: db.prepare('INSERT INTO streams (name) VALUES (?)'),
+    streamRevision: db.prepare('SELECT max(revision) FROM events WHERE stream_id = ?').pluck(),
+    byId: db.prepare('SELECT stream, revision, position FROM events WHERE id = ?'),
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+  };
+}
