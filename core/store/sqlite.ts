@@ -232,15 +232,18 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       const encoded = encodeAppend(stream, events, this.maxEventBytes);
       return new Promise((resolve, reject) => {
         this.queue.push({ stream, events: encoded, expected, resolve, reject });
-        if (!this.commitScheduled) {
-          this.commitScheduled = true;
-          // Appends made in the same turn of the event loop are committed together.
-          setImmediate(() => this.commit());
-        }
+        this.scheduleCommit();
       });
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Appends made in the same turn of the event loop are committed together, in the next. */
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => this.commit());
   }
 
   /** Sends every queued append to the writer, in slices of COMMIT_BATCH, one transaction each. */
@@ -276,10 +279,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       this.checkpointing = undefined;
       if (held) {
         this.holdWrites = false;
-        if (this.queue.length > 0 && !this.commitScheduled) {
-          this.commitScheduled = true;
-          setImmediate(() => this.commit());
-        }
+        if (this.queue.length > 0) this.scheduleCommit();
       } else if (result && result.log >= this.restartFrames && !this.closed) {
         // `log` is the WAL's length when the checkpoint began: long means it has not restarted.
         this.holdWrites = true;
@@ -317,6 +317,9 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     const pending = [...this.inflight.values()];
     this.inflight.clear();
     for (const handle of pending) handle({ op: 'done', seq: -1, error: this.writerError.message });
+    // Nothing waits for a checkpoint any more: what is queued is failed by the next commit.
+    this.holdWrites = false;
+    if (this.queue.length > 0) this.scheduleCommit();
     this.settled();
   }
 
