@@ -6,7 +6,6 @@ import { eventStoreConformance } from './conformance/eventStore.conformance';
 import { tempDir } from './support/tmp';
 import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { StoreUnavailableError } from '../core/store/errors';
 import { verifyChain } from '../core/store/chain';
 
 eventStoreConformance('sqlite', async () => {
@@ -141,20 +140,6 @@ describe('SqliteEventStore', () => {
     expect(await again.headPosition()).toBe(3200n);
     expect(verifyChain(again)).toEqual({ checked: 3200, head: 3200n });
     await again.close();
-    tmp.remove();
-  });
-
-  it('fails writes with StoreUnavailable, never hangs, if its writer thread is lost', async () => {
-    const tmp = tempDir();
-    const store = await SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
-    await store.append('s-1', [{ id: randomUUID(), type: 'T', data: {}, metadata: {} }], 'no_stream');
-    // The thread is killed from outside, as a fatal error in it would end it.
-    await (store as unknown as { writer: { terminate(): Promise<number> } }).writer.terminate();
-    await expect(store.append('s-1', [{ id: randomUUID(), type: 'T', data: {}, metadata: {} }], 'any')).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(store.snapshots.dropSnapshotsExcept(1)).rejects.toBeInstanceOf(StoreUnavailableError);
-    // What was acknowledged is still read.
-    expect(await store.readStream('s-1')).toHaveLength(1);
-    await store.close();
     tmp.remove();
   });
 });

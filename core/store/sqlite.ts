@@ -1,28 +1,23 @@
 /**
  * The embedded EventStore: one SQLite file (better-sqlite3) in the data directory.
  *
- * Two threads. The event loop checks and serialises each append, groups them, fsyncs the WAL
- * and acknowledges, and serves every read through its own connection. A worker thread holds
- * the log's only writing connection (sqliteWriter.ts): it assigns positions, chains hashes,
- * inserts, commits, and checkpoints the WAL between commits. SQLite's own work — B-tree
- * inserts, writing WAL pages, copying them into the database file — so runs beside the event
- * loop rather than on it.
- *
  * Durability: an append is acknowledged only after the WAL frames holding it are fsynced.
  * Commits run with `synchronous=NORMAL` (SQLite writes the WAL but does not fsync it) and the
- * store then fsyncs the WAL file itself on libuv's thread pool. That is the same guarantee as
- * `synchronous=FULL` — a commit is durable once its WAL frames are on disk — but while one fsync
- * is in flight the next batches are already being committed: one fsync covers everything
- * committed before it started.
+ * store then fsyncs (fdatasync) the WAL file itself, off the event loop on libuv's thread pool.
+ * That is the same guarantee as `synchronous=FULL` — a commit is durable once its WAL frames are
+ * on disk — but the event loop never waits for the disk, and while one fsync is in flight the
+ * next batch is already being committed: one fsync covers everything committed before it started.
+ *
+ * Checkpoints (copying the WAL into the database file, and fsyncing it) run on a thread of their
+ * own (sqliteCheckpointer.ts), never inside a commit.
  *
  * Nobody sees what is not durable: every read is bounded by the durable head (the position of
  * the last fsynced commit), so a subscriber or a reader can never observe an event that a
  * power loss could still take back.
  *
  * Group commit: appends arriving in the same turn of the event loop are written in one
- * transaction (in slices of COMMIT_BATCH). Each append is fully checked (retry, expected
- * revision) before any of its rows is written, so a refused append writes nothing and the
- * others go on.
+ * transaction (sqliteWriter.ts). Each append is fully checked (retry, expected revision) before
+ * any of its rows is written, so a refused append writes nothing and the others go on.
  *
  * One process at a time: the store holds an exclusive lock on `<file>.lock` (a tiny SQLite file
  * in EXCLUSIVE locking mode) for as long as it is open, so a second process — or a second open
@@ -34,7 +29,6 @@ import { Subject } from 'rxjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Worker } from 'node:worker_threads';
 import { StoreClosedError, StoreError, StoreIncompatibleError, StoreLockedError, StoreUnavailableError } from './errors';
 import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, encodeAppend, parseMetadata, pullSubscription, type RecordedId } from './internal';
 import {
@@ -52,7 +46,7 @@ import {
 } from './port';
 import { configure, migrate } from './sqliteSchema';
 import { SqliteCheckpointer, type CheckpointResult } from './sqliteCheckpointer';
-import { fromWire, type WriteRequest, type WriterReply, type WriterRequest } from './sqliteWriter';
+import { SqliteWriter, type WriteRequest } from './sqliteWriter';
 import type { ChainedLog, ChainedRow } from './chain';
 
 export { SQLITE_SCHEMA_VERSION } from './sqliteSchema';
@@ -101,8 +95,10 @@ interface SyncGroup {
 }
 
 const TOP = BigInt(Number.MAX_SAFE_INTEGER);
-/** At most this many appends per transaction: a burst is committed in slices, so the first
- * slice's fsync is already running while the next ones are written. */
+/**
+ * At most this many appends per transaction: a burst is committed in slices, one per turn of the
+ * event loop, so the first slice's fsync is already running while the next ones are written.
+ */
 const COMMIT_BATCH = 32;
 /**
  * At most this many fsyncs at once. More than one did not help on the machines measured (the
@@ -140,11 +136,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   private readonly stmt: ReturnType<typeof prepare>;
   private queue: PendingAppend[] = [];
   private commitScheduled = false;
-  /** Sent to the writer, not yet answered: by request number. */
-  private readonly inflight = new Map<number, (reply: WriterReply) => void>();
-  private nextSeq = 0;
-  /** Set when the writer thread is gone: every later write fails with it. */
-  private writerError: Error | undefined;
+  private readonly writer: SqliteWriter;
   /** Committed but not yet fsynced, oldest first. */
   private unsynced: Committed[] = [];
   /** fsyncs running, oldest first, each with the commits it covers. */
@@ -164,7 +156,6 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   private constructor(
     private readonly db: Database.Database,
     private readonly lock: Database.Database,
-    private readonly writer: Worker,
     options: SqliteStoreOptions,
   ) {
     this.description = `sqlite:${options.file}`;
@@ -176,19 +167,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     this.checkpointer = new SqliteCheckpointer(options.file, db);
     this.checkpointEvents = options.checkpointEvents ?? CHECKPOINT_EVENTS;
     this.restartFrames = options.restartFrames ?? RESTART_FRAMES;
-    // The writer keeps the process alive only while it has work: an open, idle store does not.
-    writer.unref();
-    writer.on('message', (reply: WriterReply) => {
-      if (reply.op !== 'written' && reply.op !== 'done') return;
-      const handle = this.inflight.get(reply.seq);
-      this.inflight.delete(reply.seq);
-      if (this.inflight.size === 0) writer.unref();
-      handle?.(reply);
-      if (this.inflight.size === 0 && this.holdWrites && !this.checkpointing) this.checkpoint();
-    });
-    const lost = (err: Error) => this.writerLost(err);
-    writer.on('error', lost);
-    writer.on('exit', () => lost(new Error('the writer thread exited')));
+    this.writer = new SqliteWriter(db, this.description);
   }
 
   static async open(options: SqliteStoreOptions): Promise<SqliteEventStore> {
@@ -202,7 +181,6 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       lock.close();
       throw translateOpenError(err, file);
     }
-    let writer: Worker;
     try {
       configure(db);
       migrate(db, file);
@@ -215,19 +193,17 @@ export class SqliteEventStore implements EventStore, ChainedLog {
           fs.closeSync(fd);
         }
       }
-      writer = await startWriter(file);
     } catch (err) {
       db.close();
       lock.close();
       throw translateOpenError(err, file);
     }
-    return new SqliteEventStore(db, lock, writer, { ...options, file });
+    return new SqliteEventStore(db, lock, { ...options, file });
   }
 
   append(stream: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     try {
       this.ensureOpen();
-      if (this.writerError) throw this.writerError;
       checkExpectedRevision(expected);
       const encoded = encodeAppend(stream, events, this.maxEventBytes);
       return new Promise((resolve, reject) => {
@@ -246,31 +222,29 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     setImmediate(() => this.commit());
   }
 
-  /** Sends every queued append to the writer, in slices of COMMIT_BATCH, one transaction each. */
+  /** Writes up to COMMIT_BATCH queued appends in one transaction, then queues them for the next fsync. */
   private commit(): void {
     this.commitScheduled = false;
+    // A checkpoint that is to empty the WAL is running: the queue waits for it.
     if (this.holdWrites) return;
-    const recordedAt = BigInt(this.clock().getTime());
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, COMMIT_BATCH);
-      const appends: WriteRequest[] = batch.map((p) => ({ stream: p.stream, events: p.events, expected: p.expected }));
-      this.request({ op: 'write', seq: this.nextSeq, appends, recordedAt }, (reply) => {
-        if (reply.op !== 'written') return this.fail(batch, reply.op === 'done' && reply.error ? new Error(reply.error) : undefined);
-        const answer = batch.map((p, i) => {
-          const o = reply.outcomes[i];
-          return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(fromWire(o.error)));
-        });
-        this.unsynced.push({ answer, head: reply.head });
-        this.sync();
-        for (const p of batch) this.eventsSinceCheckpoint += p.events.length;
-        if (this.eventsSinceCheckpoint >= this.checkpointEvents && !this.checkpointing && !this.holdWrites) this.checkpoint();
-      }, batch);
-    }
+    const batch = this.queue.splice(0, COMMIT_BATCH);
+    if (this.queue.length > 0) this.scheduleCommit();
+    if (batch.length === 0) return;
+    const appends: WriteRequest[] = batch.map((p) => ({ stream: p.stream, events: p.events, expected: p.expected }));
+    const outcomes = this.writer.write(appends, BigInt(this.clock().getTime()));
+    const answer = batch.map((p, i) => {
+      const o = outcomes[i];
+      return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(o.error));
+    });
+    this.unsynced.push({ answer, head: this.writer.head });
+    this.sync();
+    for (const p of batch) this.eventsSinceCheckpoint += p.events.length;
+    if (this.eventsSinceCheckpoint >= this.checkpointEvents && !this.checkpointing && !this.holdWrites) this.checkpoint();
   }
 
   /**
-   * A checkpoint on the checkpoint thread. When writes are held, it runs once those sent have
-   * committed, so it copies the whole WAL; writes resume after it.
+   * A checkpoint on the checkpoint thread. When writes are held (no commit runs while it does), it
+   * copies the whole WAL; writes resume after it.
    */
   private checkpoint(): void {
     this.eventsSinceCheckpoint = 0;
@@ -283,44 +257,12 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       } else if (result && result.log >= this.restartFrames && !this.closed) {
         // `log` is the WAL's length when the checkpoint began: long means it has not restarted.
         this.holdWrites = true;
-        if (this.inflight.size === 0) this.checkpoint();
+        this.checkpoint();
       }
       this.settled();
     };
     // A failed checkpoint loses nothing (the pages stay in the WAL); the next one retries.
     this.checkpointing = this.checkpointer.run().then(done, () => done(undefined));
-  }
-
-  /** Sends a request to the writer; `handle` gets its reply (or a failed reply if the writer is gone). */
-  private request(message: WriterRequest & { seq: number }, handle: (reply: WriterReply) => void, batch?: readonly PendingAppend[]): void {
-    this.nextSeq++;
-    if (this.writerError) {
-      if (batch) this.fail(batch);
-      else handle({ op: 'done', seq: message.seq, error: this.writerError.message });
-      return;
-    }
-    if (this.inflight.size === 0) this.writer.ref();
-    this.inflight.set(message.seq, handle);
-    this.writer.postMessage(message);
-  }
-
-  private fail(batch: readonly PendingAppend[], cause?: Error): void {
-    const error = new StoreUnavailableError(`append to ${this.description} failed: ${(cause ?? this.writerError)?.message ?? 'the writer is gone'}`, { cause });
-    for (const p of batch) p.reject(error);
-    this.settled();
-  }
-
-  /** The writer thread died (it should not): what it had is failed, and every later write. */
-  private writerLost(err: Error): void {
-    if (this.writerError) return;
-    this.writerError = new StoreUnavailableError(`the writer of ${this.description} stopped: ${err.message}`, { cause: err });
-    const pending = [...this.inflight.values()];
-    this.inflight.clear();
-    for (const handle of pending) handle({ op: 'done', seq: -1, error: this.writerError.message });
-    // Nothing waits for a checkpoint any more: what is queued is failed by the next commit.
-    this.holdWrites = false;
-    if (this.queue.length > 0) this.scheduleCommit();
-    this.settled();
   }
 
   /**
@@ -362,7 +304,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
 
   /** Wakes close() once nothing is queued, with the writer, or waiting for an fsync. */
   private settled(): void {
-    if (this.syncs.length > 0 || this.unsynced.length > 0 || this.queue.length > 0 || this.inflight.size > 0 || this.holdWrites) return;
+    if (this.syncs.length > 0 || this.unsynced.length > 0 || this.queue.length > 0 || this.holdWrites) return;
     for (const done of this.idle.splice(0)) done();
   }
 
@@ -381,17 +323,6 @@ export class SqliteEventStore implements EventStore, ChainedLog {
       return;
     }
     fs.fdatasync(this.walFd, done);
-  }
-
-  /** A request to the writer that answers with a number (snapshot writes). */
-  private ask(message: Extract<WriterRequest, { op: 'saveSnapshot' | 'dropSnapshots' }>): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.request(message, (reply) => {
-        if (reply.op === 'done' && reply.error === undefined) resolve(reply.value ?? 0);
-        else reject(new StoreUnavailableError(`${message.op} in ${this.description} failed: ${reply.op === 'done' ? reply.error : 'no answer'}`));
-        this.settled();
-      });
-    });
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly StoredEvent[]> {
@@ -440,14 +371,14 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   /**
    * Snapshots live in the same file, in their own table, deflated (fast level: consecutive
    * objects share most of their keys, so a snapshot shrinks several times for a few milliseconds
-   * to inflate), by the writer thread, which also deflates them. They are written without an
-   * fsync of their own (they ride on the next append's): a snapshot lost to a crash is rebuilt.
+   * to inflate). They are written without an fsync of their own (they ride on the next append's):
+   * a snapshot lost to a crash is rebuilt.
    */
   readonly snapshots: SnapshotStore = {
     saveSnapshot: async (s: Snapshot) => {
       this.ensureOpen();
       if (s.position > this.durableHead) throw new RangeError(`snapshot at ${s.position} is beyond the log's head (${this.durableHead})`);
-      await this.ask({ op: 'saveSnapshot', seq: this.nextSeq, position: s.position, schema: s.schema, createdAt: BigInt(this.clock().getTime()), data: s.data });
+      this.writer.saveSnapshot(s.position, s.schema, BigInt(this.clock().getTime()), s.data);
     },
     loadSnapshot: async (position: Position, schema: number) => {
       this.ensureOpen();
@@ -460,7 +391,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     },
     dropSnapshotsExcept: async (schema: number) => {
       this.ensureOpen();
-      return this.ask({ op: 'dropSnapshots', seq: this.nextSeq, schema });
+      return this.writer.dropSnapshotsExcept(schema);
     },
   };
 
@@ -491,7 +422,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   async close(): Promise<void> {
     if (this.closed) return;
     // Appends already accepted are committed and made durable before the store closes.
-    if (this.queue.length > 0 || this.commitScheduled || this.syncs.length > 0 || this.unsynced.length > 0 || this.inflight.size > 0) {
+    if (this.queue.length > 0 || this.commitScheduled || this.syncs.length > 0 || this.unsynced.length > 0) {
       await new Promise<void>((resolve) => {
         this.idle.push(resolve);
         if (this.queue.length > 0) this.commit();
@@ -501,8 +432,6 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     this.closed = true;
     await this.checkpointing;
     await this.checkpointer.close();
-    // A writer thread that was lost has nothing left to close.
-    if (!this.writerError) await stopWriter(this.writer);
     this.appended.complete();
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
     this.db.close();
@@ -534,39 +463,6 @@ function takeLock(file: string): Database.Database {
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw translateOpenError(err, file);
     throw new StoreUnavailableError(`cannot lock ${lockFile}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/**
- * Starts the writer thread on the file and waits until its connection is open. From TypeScript
- * sources (tests, tsx) the worker registers tsx's require hook first; compiled, it is plain JS.
- */
-function startWriter(file: string): Promise<Worker> {
-  const entry = path.join(__dirname, `sqliteWriterWorker${path.extname(__filename)}`);
-  const source = entry.endsWith('.ts')
-    ? `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`
-    : `require(${JSON.stringify(entry)});`;
-  const worker = new Worker(source, { eval: true, workerData: { file, description: `sqlite:${file}` } });
-  return new Promise((resolve, reject) => {
-    const failed = (err: Error) => {
-      void worker.terminate();
-      reject(new StoreUnavailableError(`cannot start the writer of ${file}: ${err.message}`, { cause: err }));
-    };
-    worker.once('error', failed);
-    worker.once('message', (reply: WriterReply) => {
-      worker.off('error', failed);
-      if (reply.op === 'ready') resolve(worker);
-      else failed(new Error(reply.op === 'failed' ? reply.message : `unexpected ${reply.op}`));
-    });
-  });
-}
-
-/** Closes the writer's connection and waits for its thread to end. */
-function stopWriter(worker: Worker): Promise<void> {
-  return new Promise((resolve) => {
-    worker.once('exit', () => resolve());
-    worker.ref();
-    worker.postMessage({ op: 'close' } satisfies WriterRequest);
-  });
 }
 
 /**

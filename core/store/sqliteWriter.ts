@@ -1,19 +1,15 @@
 /**
- * The SQLite log's writing side: the one connection that appends events and stores snapshots.
- * It runs on a worker thread of its own (sqliteWriterWorker.ts), so that
- * SQLite's inserts and commits run beside the event loop instead of on it; the
- * store (sqlite.ts) keeps everything else — checking and serialising appends, grouping them,
- * fsyncing the WAL before it acknowledges, reads.
- *
- * Everything crossing the thread boundary is plain data (structured clone): appends already
- * encoded, outcomes with errors as `WireError`s, turned back into StoreErrors by `fromWire`.
+ * The SQLite log's writing side: appending events (positions, the hash chain, the stream cache,
+ * the expected-revision and retry rules) and storing snapshots, on the store's connection, which
+ * is the log's only writer. The store (sqlite.ts) keeps the rest: checking and serialising
+ * appends, grouping them, fsyncing the WAL before it acknowledges, reads.
  */
 import type Database from 'better-sqlite3';
 import * as zlib from 'node:zlib';
-import { InvalidEventError, StoreError, StoreUnavailableError, WrongExpectedVersionError, type InvalidEventReason } from './errors';
+import { InvalidEventError, StoreError, StoreUnavailableError } from './errors';
 import { NO_STREAM_REVISION, expectationHolds, resolveRetry, wrongExpectedVersion, type EncodedEvent, type RecordedId } from './appendRules';
 import { GENESIS_HASH, chainHash } from './chain';
-import type { AppendResult, ExpectedRevision, Position, Revision } from './port';
+import type { AppendResult, ExpectedRevision, Position } from './port';
 
 /** One append as the writer receives it: checked and serialised by the store. */
 export interface WriteRequest {
@@ -22,44 +18,8 @@ export interface WriteRequest {
   readonly expected: ExpectedRevision;
 }
 
-/** A StoreError as plain data. */
-export type WireError =
-  | { readonly code: 'WrongExpectedVersion'; readonly stream: string; readonly expected: ExpectedRevision; readonly actual: Revision | 'no_stream' }
-  | { readonly code: 'InvalidEvent'; readonly reason: InvalidEventReason; readonly message: string }
-  | { readonly code: 'StoreUnavailable'; readonly message: string };
-
-export type Outcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: WireError };
-
-/** Messages to the writer. */
-export type WriterRequest =
-  | { readonly op: 'write'; readonly seq: number; readonly appends: readonly WriteRequest[]; readonly recordedAt: bigint }
-  | { readonly op: 'saveSnapshot'; readonly seq: number; readonly position: Position; readonly schema: number; readonly createdAt: bigint; readonly data: Uint8Array }
-  | { readonly op: 'dropSnapshots'; readonly seq: number; readonly schema: number }
-  | { readonly op: 'close' };
-
-/** Messages from the writer. */
-export type WriterReply =
-  | { readonly op: 'ready' }
-  | { readonly op: 'failed'; readonly message: string }
-  | { readonly op: 'written'; readonly seq: number; readonly outcomes: readonly Outcome[]; readonly head: Position }
-  | { readonly op: 'done'; readonly seq: number; readonly value?: number; readonly error?: string };
-
-export function toWire(err: StoreError): WireError {
-  if (err instanceof WrongExpectedVersionError) return { code: 'WrongExpectedVersion', stream: err.stream, expected: err.expected, actual: err.actual };
-  if (err instanceof InvalidEventError) return { code: 'InvalidEvent', reason: err.reason, message: err.message };
-  return { code: 'StoreUnavailable', message: err.message };
-}
-
-export function fromWire(err: WireError): StoreError {
-  switch (err.code) {
-    case 'WrongExpectedVersion':
-      return new WrongExpectedVersionError(err.stream, err.expected, err.actual);
-    case 'InvalidEvent':
-      return new InvalidEventError(err.reason, err.message);
-    default:
-      return new StoreUnavailableError(err.message);
-  }
-}
+/** What became of one append of a batch. */
+export type Outcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: StoreError };
 
 interface StreamInfo {
   /** The row id in `streams`; undefined for a stream not yet written. */
@@ -119,7 +79,7 @@ export class SqliteWriter {
           outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched, tip) });
         } catch (err) {
           if (!(err instanceof StoreError)) throw err;
-          outcomes.push({ ok: false, error: toWire(err) });
+          outcomes.push({ ok: false, error: err });
         }
       }
       this.stmt.commit.run();
@@ -127,10 +87,10 @@ export class SqliteWriter {
       if (this.db.inTransaction) this.stmt.rollback.run();
       if (batch.length > 1) return undefined;
       const code = (err as { code?: string }).code;
-      const error: WireError =
+      const error =
         code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-          ? { code: 'InvalidEvent', reason: 'DuplicateEventId', message: (err as Error).message }
-          : { code: 'StoreUnavailable', message: `append to ${this.description} failed: ${(err as Error).message}` };
+          ? new InvalidEventError('DuplicateEventId', (err as Error).message)
+          : new StoreUnavailableError(`append to ${this.description} failed: ${(err as Error).message}`, { cause: err });
       return [{ ok: false, error }];
     }
     for (const [name, info] of touched) this.remember(name, info);
