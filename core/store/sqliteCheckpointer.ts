@@ -2,9 +2,9 @@
  * Checkpoints of the SQLite log's WAL, on a thread of their own.
  *
  * A checkpoint copies the WAL's pages into the database file and fsyncs it. SQLite's automatic
- * checkpoints run inside some unlucky commit; run between the writer's commits they still took
- * about a third of the writer thread's time under load. Here a worker thread holds a third
- * connection to the file and runs PASSIVE checkpoints, which never block the writer. SQLite
+ * checkpoints run inside some unlucky commit, on the event loop: about two thirds of commit time
+ * under load, and a 60–70 ms stall each. Here a worker thread holds a second connection to the
+ * file and runs PASSIVE checkpoints, which never block the writer. SQLite
  * restarts the WAL from its beginning at the first commit after a checkpoint has copied all of
  * it (and only then: the database file is fsynced before the WAL is reused, so nothing
  * acknowledged depends on pages not yet on disk) — the store arranges for that now and then
