@@ -10,7 +10,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { decodeObject, kindByResource, type KindSpec } from '../core/kinds';
 import { dns1123Label } from '../core/validation';
 import type { KubeObject } from '../core/objects/codecs';
-import { handleCommand, type CommandResult, type IdSource } from '../core/shell';
+import { handleCommand, type IdSource } from '../core/shell';
 import type { ObjectCommand } from '../core/deciders/object';
 import type { Actor, WriteContext } from '../core/events/envelope';
 import type { EventStore } from '../core/store/port';
@@ -566,22 +566,14 @@ export class ResourceHandler {
     const definition = definitionOfKind(kind.kind);
     const prepared = this.prepare(kind, definition ? pruneUnknown(definition, checked.right) : checked.right, undefined, manager);
     if (E.isLeft(prepared)) return prepared;
-    const created = await this.createAdmitted(w, kind, namespace, prepared.right);
-    if (E.isLeft(created)) return created;
-    await this.ctx.projection.waitFor(created.right.position);
-    return E.right(created.right.object ?? lastState(created.right.events) ?? prepared.right);
+    return this.createAdmitted(w, kind, namespace, prepared.right);
   }
 
-  /**
-   * A new object through the admission chain: ServiceAccount and LimitRanger, then each quota
-   * of the namespace charged on its own stream (refused there when exceeded), then the create;
-   * the charges are refunded if the create itself is refused.
-   */
+  /** A POST's create, once its object is prepared: admitted and written (createAdmitted), answered 201. */
   private async admitAndCreate(res: Response, target: Target, object: KubeObject): Promise<void> {
     const created = await this.createAdmitted(writerOf(res.req, this.ctx.ids), target.kind, target.namespace, object);
     if (E.isLeft(created)) return send(res, created.left);
-    await this.ctx.projection.waitFor(created.right.position);
-    sendJson(res, 201, created.right.object ?? lastState(created.right.events) ?? object);
+    sendJson(res, 201, created.right);
   }
 
   /**
@@ -589,7 +581,7 @@ export class ResourceHandler {
    * of the namespace charged on its own stream (refused there when exceeded), then the create;
    * the charges are refunded if the create itself is refused.
    */
-  private async createAdmitted(w: Writer, kind: KindSpec, namespace: string | undefined, object: KubeObject): Promise<E.Either<StatusBody, CommandResult>> {
+  private async createAdmitted(w: Writer, kind: KindSpec, namespace: string | undefined, object: KubeObject): Promise<E.Either<StatusBody, KubeObject>> {
     const admitted = admitNewObject(this.ctx.projection, kind, object);
     if (E.isLeft(admitted)) return E.left(rejectionStatus(admitted.left, kind.kind));
     const charges = quotaCharges(this.ctx.projection, kind, admitted.right);
@@ -607,7 +599,11 @@ export class ResourceHandler {
       charged.push(c);
     }
     const created = await this.command(w, { kind: kind.kind, namespace, name }, { type: 'Create', object: admitted.right });
-    if (E.isRight(created)) return created;
+    if (E.isRight(created)) {
+      // Answered once the projection has it (read-your-writes).
+      await this.ctx.projection.waitFor(created.right.position);
+      return E.right(created.right.object ?? lastState(created.right.events) ?? object);
+    }
     await this.refund(w, kind, objectNamespace, name, charged);
     return E.left(rejectionStatus(created.left, kind.kind));
   }

@@ -140,6 +140,7 @@ export class MemoryEventStore implements EventStore {
   }
 
   async positionOfEvent(id: string): Promise<Position | undefined> {
+    this.ensureOpen();
     return this.byId.get(id.toLowerCase())?.position;
   }
 

@@ -90,28 +90,19 @@ interface Committed {
   readonly head: Position;
 }
 
-interface SyncGroup {
-  readonly covered: readonly Committed[];
-}
-
 const TOP = BigInt(Number.MAX_SAFE_INTEGER);
 /**
  * At most this many appends per transaction: a burst is committed in slices, one per turn of the
  * event loop, so the first slice's fsync is already running while the next ones are written.
  */
 const COMMIT_BATCH = 32;
-/**
- * At most this many fsyncs at once. More than one did not help on the machines measured (the
- * disk serialises them), but costs nothing when it does not.
- */
-const MAX_FSYNCS = 2;
 /** A checkpoint after this many events (about 2,500 WAL pages of ~1 KiB objects). */
 const CHECKPOINT_EVENTS = 2_000;
 /**
  * Under a steady load the WAL is never fully copied at the moment a commit starts (commits go on
  * while a checkpoint runs), so SQLite never rewinds it. Past this many pages (64 MiB) writes are
- * held (appends queue, the event loop runs on) until those sent have committed and a checkpoint
- * has copied everything; the next commit then starts the WAL again from its beginning.
+ * held (appends queue, the event loop runs on) while one checkpoint copies everything; the next
+ * commit then starts the WAL again from its beginning.
  */
 const RESTART_FRAMES = 16_384;
 
@@ -139,8 +130,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   private readonly writer: SqliteWriter;
   /** Committed but not yet fsynced, oldest first. */
   private unsynced: Committed[] = [];
-  /** fsyncs running, oldest first, each with the commits it covers. */
-  private syncs: SyncGroup[] = [];
+  private syncing = false;
   private durableHead: Position;
   private closed = false;
   private idle: Array<() => void> = [];
@@ -230,8 +220,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     const batch = this.queue.splice(0, COMMIT_BATCH);
     if (this.queue.length > 0) this.scheduleCommit();
     if (batch.length === 0) return;
-    const appends: WriteRequest[] = batch.map((p) => ({ stream: p.stream, events: p.events, expected: p.expected }));
-    const outcomes = this.writer.write(appends, BigInt(this.clock().getTime()));
+    const outcomes = this.writer.write(batch, BigInt(this.clock().getTime()));
     const answer = batch.map((p, i) => {
       const o = outcomes[i];
       return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(o.error));
@@ -239,7 +228,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
     this.unsynced.push({ answer, head: this.writer.head });
     this.sync();
     for (const p of batch) this.eventsSinceCheckpoint += p.events.length;
-    if (this.eventsSinceCheckpoint >= this.checkpointEvents && !this.checkpointing && !this.holdWrites) this.checkpoint();
+    if (this.eventsSinceCheckpoint >= this.checkpointEvents && !this.checkpointing) this.checkpoint();
   }
 
   /**
@@ -266,45 +255,37 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   }
 
   /**
-   * Fsyncs the WAL for every commit made so far, then acknowledges them. Up to MAX_FSYNCS run at
-   * once (the file system joins concurrent fsyncs into one journal commit when it can); commits
-   * made while they run wait for the next one, which covers them all. An fsync that returns
-   * makes durable everything committed before it started — its own commits and those of every
-   * fsync started before it — so those are acknowledged in order, even if their own fsync has
-   * not returned yet.
+   * Fsyncs the WAL for every commit made so far, then acknowledges them. One fsync at a time;
+   * commits made while it runs wait for the next one, which covers them all. (Two at once were
+   * measured: no faster, the disk serialises them.)
    */
   private sync(): void {
-    if (this.syncs.length >= MAX_FSYNCS || this.unsynced.length === 0) {
+    if (this.syncing || this.unsynced.length === 0) {
       this.settled();
       return;
     }
-    const group: SyncGroup = { covered: this.unsynced };
+    this.syncing = true;
+    const covered = this.unsynced;
     this.unsynced = [];
-    this.syncs.push(group);
     this.fsyncWal((err) => {
-      const at = this.syncs.indexOf(group);
+      this.syncing = false;
       if (err) {
         // The commits may or may not be on disk: they are not acknowledged. A client retrying
         // with the same event ids gets the original result if they were written.
         const error = new StoreUnavailableError(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
-        if (at >= 0) this.syncs.splice(at, 1);
-        for (const c of group.covered) for (const answer of c.answer) answer(error);
-      } else if (at >= 0) {
-        const durable = this.syncs.splice(0, at + 1);
-        for (const g of durable) for (const c of g.covered) for (const answer of c.answer) answer();
-        const last = durable[durable.length - 1].covered;
-        if (last[last.length - 1].head > this.durableHead) this.durableHead = last[last.length - 1].head;
+        for (const c of covered) for (const answer of c.answer) answer(error);
+      } else {
+        this.durableHead = covered[covered.length - 1].head;
+        for (const c of covered) for (const answer of c.answer) answer();
         this.appended.next();
       }
       this.sync();
     });
-    // Another fsync may start at once if commits are waiting and there is room.
-    if (this.unsynced.length > 0) this.sync();
   }
 
-  /** Wakes close() once nothing is queued, with the writer, or waiting for an fsync. */
+  /** Wakes close() once nothing is queued, waiting for an fsync, or held for a checkpoint. */
   private settled(): void {
-    if (this.syncs.length > 0 || this.unsynced.length > 0 || this.queue.length > 0 || this.holdWrites) return;
+    if (this.syncing || this.unsynced.length > 0 || this.queue.length > 0 || this.holdWrites) return;
     for (const done of this.idle.splice(0)) done();
   }
 
@@ -422,7 +403,7 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   async close(): Promise<void> {
     if (this.closed) return;
     // Appends already accepted are committed and made durable before the store closes.
-    if (this.queue.length > 0 || this.commitScheduled || this.syncs.length > 0 || this.unsynced.length > 0) {
+    if (this.queue.length > 0 || this.commitScheduled || this.syncing || this.unsynced.length > 0) {
       await new Promise<void>((resolve) => {
         this.idle.push(resolve);
         if (this.queue.length > 0) this.commit();
