@@ -17,13 +17,15 @@
 import * as E from 'fp-ts/Either';
 import { Subject, asyncScheduler, defer, retry, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { evolveObject } from '../core/deciders/object';
-import type { Recorded } from '../core/events/envelope';
-import { decodeEvent, type EventDecodeError, type ObjectEvent, type UpcastOptions } from '../core/events/types';
+import type { EventMetadata, Recorded } from '../core/events/envelope';
+import { decodeEvent, parseStoredType, type EventDecodeError, type ObjectEvent, type UpcastOptions } from '../core/events/types';
 import { KINDS } from '../core/kinds';
 import type { KubeObject } from '../core/objects/codecs';
-import type { EventStore, Position, StoredEvent } from '../core/store/port';
+import { decodeRaw, parseMetadata } from '../core/store/internal';
+import { readsRaw, type EventStore, type Position, type RawEvent, type RawEventReader, type StoredEvent } from '../core/store/port';
 import type { StateLoader } from '../core/shell';
 import { streamOf } from '../core/events/streams';
+import { DECODE_BATCH, DecodeThread, DeferredObject } from './decodeThread';
 import { ObjectStore, type DeepReadonly, type StoredObject } from './objectStore';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -56,7 +58,19 @@ export interface ProjectionOptions extends UpcastOptions {
   readonly onDecodeError?: (error: EventDecodeError) => void;
   /** Called when the live subscription fails; it is retried with backoff from the last position. */
   readonly onStoreError?: (error: unknown) => void;
+  /**
+   * Whether `foldRange` decodes on a second thread (decodeThread.ts): 'auto' (the default) for
+   * DECODE_THREAD_MIN events or more from a store that reads raw events, with the default schema
+   * (no `upcasters` or `currentVersion` given); 'never'; 'always' (tests), still only from such a store.
+   */
+  readonly decodeThread?: 'auto' | 'always' | 'never';
 }
+
+/** The least range foldRange decodes on a second thread: below it, starting the thread costs more than it saves. */
+export const DECODE_THREAD_MIN = 20_000n;
+
+/** Batches sent to the decode thread ahead of the one being applied. */
+const BATCHES_AHEAD = 3;
 
 export class ClusterProjection implements ClusterView {
   private readonly stores = new Map<string, ObjectStore>(KINDS.map((k) => [k.kind, new ObjectStore(k.kind)]));
@@ -126,9 +140,29 @@ export class ClusterProjection implements ClusterView {
       this._decodeErrors++;
       this.options.onDecodeError?.(decoded.left);
     }
-    this.advance(stored.position);
+    this.settle(stored.position, change);
+  }
+
+  /**
+   * The fold step for a whole-object event the decode thread accepted (decodesAsWholeObject),
+   * nobody watching the changes: what applyRecorded does for it, the object parsed when first read.
+   */
+  private applyDeferred(e: RawEvent): void {
+    if (e.position <= this._position) return;
+    const type = parseStoredType(e.type);
+    const store = type && this.stores.get(type.kind);
+    if (store) {
+      const metadata = parseMetadata(e.metadata) as Partial<EventMetadata>;
+      store.put(e.stream, new DeferredObject(e, type.kind, type.verb as 'Created' | 'Updated', metadata.correlationId));
+    }
+    this.settle(e.position);
+  }
+
+  /** After an event is applied: the position reached, then the change and the position announced. */
+  private settle(position: Position, change?: Change): void {
+    this.advance(position);
     if (change) this.changeSubject.next(change);
-    if (this.appliedSubject.observed) this.appliedSubject.next(stored.position);
+    if (this.appliedSubject.observed) this.appliedSubject.next(position);
   }
 
   /** Applies a decoded event; returns the change (built only when someone is listening). */
@@ -199,10 +233,58 @@ export class ClusterProjection implements ClusterView {
 
   /** Replay: folds the events in (from, to] from the log. */
   async foldRange(store: EventStore, to?: Position, pageSize = 4096): Promise<void> {
+    if (readsRaw(store) && (await this.decodesOnThread(store, to))) await this.foldRaw(store, to);
+    // Whatever is left (all of it without the thread) is read and decoded here.
     for (;;) {
       const page = await store.readAll({ from: this._position + 1n, to, maxCount: pageSize });
       for (const e of page) this.apply(e);
       if (page.length < pageSize) return;
+    }
+  }
+
+  private async decodesOnThread(store: EventStore, to: Position | undefined): Promise<boolean> {
+    const mode = this.options.decodeThread ?? 'auto';
+    if (mode === 'never' || this.options.upcasters !== undefined || this.options.currentVersion !== undefined) return false;
+    return mode === 'always' || (to ?? (await store.headPosition())) - this._position >= DECODE_THREAD_MIN;
+  }
+
+  /**
+   * The fold with the decode thread: raw events are read here in batches and sent to the thread a
+   * few batches ahead; each batch is applied once the thread has answered for it.
+   */
+  private async foldRaw(store: RawEventReader, to: Position | undefined): Promise<void> {
+    const thread = DecodeThread.start();
+    if (!thread) return;
+    try {
+      const events = store.rawEvents(this._position, to)[Symbol.iterator]();
+      const ahead: Array<{ events: RawEvent[]; flags: Promise<Uint8Array | undefined> }> = [];
+      let more = true;
+      const send = () => {
+        while (more && ahead.length < BATCHES_AHEAD) {
+          const batch: RawEvent[] = [];
+          while (batch.length < DECODE_BATCH) {
+            const next = events.next();
+            if (next.done) {
+              more = false;
+              break;
+            }
+            batch.push(next.value);
+          }
+          if (batch.length > 0) ahead.push({ events: batch, flags: thread.check(batch) });
+        }
+      };
+      send();
+      for (let batch = ahead.shift(); batch; batch = ahead.shift()) {
+        send();
+        const flags = await batch.flags;
+        for (let i = 0; i < batch.events.length; i++) {
+          const e = batch.events[i];
+          if (flags?.[i] === 1 && !this.changeSubject.observed) this.applyDeferred(e);
+          else this.apply(decodeRaw(e));
+        }
+      }
+    } finally {
+      await thread.close();
     }
   }
 }

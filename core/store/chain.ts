@@ -7,22 +7,13 @@
  * a log was not edited in place, not who wrote it; anchoring the head elsewhere is the step beyond.)
  */
 import * as crypto from 'node:crypto';
-import type { Position } from './port';
+import type { Position, RawEvent } from './port';
 
 /** The hash before the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** An event as stored, JSON still in text: what the chain covers. */
-export interface ChainedRow {
-  readonly position: bigint;
-  readonly id: string;
-  readonly stream: string;
-  readonly revision: bigint;
-  readonly type: string;
-  /** Milliseconds since the epoch. */
-  readonly recordedAt: bigint;
-  readonly data: string;
-  readonly metadata: string;
+export interface ChainedRow extends RawEvent {
   /** The hash the store recorded for this event. */
   readonly hash: string | null;
 }

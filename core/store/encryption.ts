@@ -15,7 +15,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { map, type Observable } from 'rxjs';
 import { parse as parseYaml } from 'yaml';
-import type { AppendResult, EventStore, EventToAppend, ExpectedRevision, JsonObject, JsonValue, Position, ReadAllOptions, ReadStreamOptions, Snapshot, SnapshotStore, StoredEvent } from './port';
+import { readsRaw, type AppendResult, type EventStore, type EventToAppend, type ExpectedRevision, type JsonObject, type JsonValue, type Position, type RawEvent, type RawEventReader, type ReadAllOptions, type ReadStreamOptions, type Snapshot, type SnapshotStore, type StoredEvent } from './port';
 
 export const SEALED_FIELD = 'kronicle.io/encrypted';
 const PREFIX = 'k8s:enc:aesgcm:v1:';
@@ -89,6 +89,8 @@ export class EncryptingEventStore implements EventStore {
     // Chained stores (the SQLite log) keep their `verify`: the chain covers the sealed bytes.
     const chained = (inner as Partial<{ chainedRows: unknown }>).chainedRows;
     if (typeof chained === 'function') (this as unknown as { chainedRows: unknown }).chainedRows = chained.bind(inner);
+    // Raw events for large replays: a Secret's are opened like readAll's (rare: decoded and re-encoded).
+    if (readsRaw(inner)) (this as unknown as RawEventReader).rawEvents = (after, to) => this.openRaw(inner.rawEvents(after, to));
     // Positions say nothing sealed: the id index is the inner store's.
     if (inner.positionOfEvent) this.positionOfEvent = inner.positionOfEvent.bind(inner);
     const snapshots = inner.snapshots;
@@ -147,13 +149,39 @@ export class EncryptingEventStore implements EventStore {
     return { ...data, object: clear };
   }
 
+  private *openRaw(events: Iterable<RawEvent>): Generator<RawEvent> {
+    for (const e of events) {
+      if (!isSecretStream(e.stream)) {
+        yield e;
+        continue;
+      }
+      let data: JsonValue;
+      try {
+        data = JSON.parse(e.data) as JsonValue;
+      } catch {
+        // Not JSON: the reader finds out as readAll's would, when it decodes the event.
+        yield e;
+        continue;
+      }
+      const opened = this.openData(data);
+      yield opened === data ? e : { ...e, data: JSON.stringify(opened) };
+    }
+  }
+
   private openEvent(e: StoredEvent): StoredEvent {
-    if (!isSecretStream(e.stream) || !isObject(e.data) || !isObject(e.data.object)) return e;
-    const sealed = e.data.object[SEALED_FIELD];
-    if (typeof sealed !== 'string') return e;
+    if (!isSecretStream(e.stream)) return e;
+    const data = this.openData(e.data);
+    return data === e.data ? e : { ...e, data };
+  }
+
+  /** A Secret event's payload with its object opened; the same payload when there is nothing to open. */
+  private openData(data: JsonValue): JsonValue {
+    if (!isObject(data) || !isObject(data.object)) return data;
+    const sealed = data.object[SEALED_FIELD];
+    if (typeof sealed !== 'string') return data;
     const bytes = open(this.keys, sealed);
     // Sealed with a key this Kronicle was not given: the object stays sealed (readable as such).
-    if (bytes === undefined) return e;
-    return { ...e, data: { ...e.data, object: JSON.parse(bytes.toString('utf8')) as JsonObject } };
+    if (bytes === undefined) return data;
+    return { ...data, object: JSON.parse(bytes.toString('utf8')) as JsonObject };
   }
 }

@@ -6,7 +6,7 @@
 import { Observable, type Subscribable } from 'rxjs';
 import { InvalidEventError } from './errors';
 import type { EncodedEvent } from './appendRules';
-import type { EventToAppend, ExpectedRevision, JsonObject, Position, StoredEvent } from './port';
+import type { EventToAppend, ExpectedRevision, JsonObject, Position, RawEvent, StoredEvent } from './port';
 
 export { NO_STREAM_REVISION, expectationHolds, resolveRetry, wrongExpectedVersion } from './appendRules';
 export type { EncodedEvent, RecordedId } from './appendRules';
@@ -164,6 +164,11 @@ export function checkExpectedRevision(expected: unknown): asserts expected is Ex
 }
 
 export const parseMetadata = (text: string): JsonObject => JSON.parse(text) as JsonObject;
+
+/** A raw event decoded: its payload and metadata parsed (a SyntaxError if either is not JSON). */
+export function decodeRaw(e: RawEvent): StoredEvent {
+  return { id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, recordedAt: new Date(Number(e.recordedAt)), data: JSON.parse(e.data), metadata: parseMetadata(e.metadata) };
+}
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

@@ -53,6 +53,31 @@ export interface StoredEvent {
   readonly metadata: JsonObject;
 }
 
+/**
+ * An event as the log holds it, payload and metadata still JSON text. Stores that keep events
+ * as text can hand them out undecoded (RawEventReader), so that a large replay decodes them where
+ * and when it chooses (projections/decodeThread.ts).
+ */
+export interface RawEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly stream: string;
+  readonly revision: Revision;
+  readonly position: Position;
+  /** Milliseconds since the epoch. */
+  readonly recordedAt: bigint;
+  readonly data: string;
+  readonly metadata: string;
+}
+
+export interface RawEventReader {
+  /** The events after `after` up to `to` (inclusive; default the head), in position order, read page by page as iterated. */
+  rawEvents(after: Position, to?: Position): Iterable<RawEvent>;
+}
+
+export const readsRaw = <S extends EventStore>(store: S): store is S & RawEventReader =>
+  typeof (store as Partial<RawEventReader>).rawEvents === 'function';
+
 export interface AppendResult {
   /** The revision of the last event written to the stream. */
   readonly nextExpectedRevision: Revision;

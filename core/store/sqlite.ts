@@ -38,6 +38,8 @@ import {
   type EventToAppend,
   type ExpectedRevision,
   type Position,
+  type RawEvent,
+  type RawEventReader,
   type ReadAllOptions,
   type ReadStreamOptions,
   type Snapshot,
@@ -62,22 +64,9 @@ export interface SqliteStoreOptions {
   readonly restartFrames?: number;
 }
 
-/** A row of the events table. */
-export interface EventRow {
-  position: bigint;
-  id: string;
-  stream: string;
-  revision: bigint;
-  type: string;
-  recorded_at: bigint;
-  data: string;
-  metadata: string;
-  hash: string | null;
-}
-
-/** A row as reads return it (READ_COLUMNS), and with its hash as iterateRows reads it. */
+/** A row as reads return it (READ_COLUMNS), and with its hash as chainedRows reads it. */
 type RawRow = [bigint, string, string, bigint, string, bigint, string, string];
-type ChainedRawRow = [...RawRow, string | null];
+type ChainedRawRow = [...RawRow, (string | null)?];
 
 interface PendingAppend extends WriteRequest {
   readonly resolve: (result: AppendResult) => void;
@@ -118,7 +107,7 @@ function translateOpenError(err: unknown, file: string): Error {
   return new StoreUnavailableError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
 }
 
-export class SqliteEventStore implements EventStore, ChainedLog {
+export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader {
   readonly description: string;
   private readonly clock: () => Date;
   private readonly maxEventBytes: number;
@@ -329,16 +318,20 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   }
 
   /**
-   * Rows after `after` up to `to` (and the durable head), as stored, JSON still in text: the hot
+   * Events after `after` up to `to` (and the durable head), as stored, JSON still in text: the hot
    * path of full replays. Raw rows (arrays) are markedly cheaper for better-sqlite3 to build.
    */
-  *iterateRows(after: Position, to: Position = TOP, pageSize = 2048): Generator<EventRow> {
+  rawEvents(after: Position, to?: Position): Generator<RawEvent> {
+    return this.rows(this.stmt.after, after, to);
+  }
+
+  private *rows(statement: Database.Statement, after: Position, to: Position = TOP, pageSize = 2048): Generator<ChainedRow> {
     this.ensureOpen();
     let from = after;
     for (;;) {
       const bound = to < this.durableHead ? to : this.durableHead;
-      const page = this.stmt.page.all(from, bound, pageSize) as ChainedRawRow[];
-      for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recorded_at: r[5], data: r[6], metadata: r[7], hash: r[8] };
+      const page = statement.all(from, bound, pageSize) as ChainedRawRow[];
+      for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recordedAt: r[5], data: r[6], metadata: r[7], hash: r[8] ?? null };
       if (page.length < pageSize) return;
       from = page[page.length - 1][0];
     }
@@ -383,10 +376,8 @@ export class SqliteEventStore implements EventStore, ChainedLog {
   }
 
   /** The rows as stored, with their hashes, for `verify`. */
-  *chainedRows(after: Position): Generator<ChainedRow> {
-    for (const r of this.iterateRows(after)) {
-      yield { position: r.position, id: r.id, stream: r.stream, revision: r.revision, type: r.type, recordedAt: r.recorded_at, data: r.data, metadata: r.metadata, hash: r.hash };
-    }
+  chainedRows(after: Position): Generator<ChainedRow> {
+    return this.rows(this.stmt.chained, after);
   }
 
   subscribeAll(from: Position) {
@@ -448,7 +439,7 @@ function takeLock(file: string): Database.Database {
 
 /**
  * The columns reads return, in the order of RawRow (arrays are markedly cheaper to build than
- * objects). Not the hash: only `verify` reads it (iterateRows).
+ * objects). Not the hash: only `verify` reads it (chainedRows).
  */
 const READ_COLUMNS = 'position, id, stream, revision, type, recorded_at, data, metadata';
 
@@ -459,7 +450,7 @@ function prepare(db: Database.Database) {
     byId: db.prepare('SELECT stream, revision, position FROM events WHERE id = ?'),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
     after: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
-    page: db.prepare(`SELECT ${READ_COLUMNS}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
+    chained: db.prepare(`SELECT ${READ_COLUMNS}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     forwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     backwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?`).raw(true),
     streamForwards: db.prepare(
@@ -473,17 +464,4 @@ function prepare(db: Database.Database) {
 
 function fromRaw(r: RawRow): StoredEvent {
   return { id: r[1], type: r[4], stream: r[2], revision: r[3], position: r[0], recordedAt: new Date(Number(r[5])), data: JSON.parse(r[6]), metadata: parseMetadata(r[7]) };
-}
-
-export function toStored(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    stream: row.stream,
-    revision: row.revision,
-    position: row.position,
-    recordedAt: new Date(Number(row.recorded_at)),
-    data: JSON.parse(row.data),
-    metadata: parseMetadata(row.metadata),
-  };
 }
