@@ -61,13 +61,16 @@ export interface ProjectionOptions extends UpcastOptions {
   /**
    * Whether `foldRange` decodes on a second thread (decodeThread.ts): 'auto' (the default) for
    * DECODE_THREAD_MIN events or more from a store that reads raw events, with the default schema
-   * (no `upcasters` or `currentVersion` given); 'never'; 'always' (tests), still only from such a store.
+   * (no `upcasters` or `currentVersion` given); 'never'; 'always' (tests: any range, and the fold
+   * waits for the thread to start instead of going on without it), still only from such a store.
    */
   readonly decodeThread?: 'auto' | 'always' | 'never';
+  /** The least range 'auto' decodes on a second thread (default DECODE_THREAD_MIN; smaller in tests). */
+  readonly decodeThreadMin?: bigint;
 }
 
 /** The least range foldRange decodes on a second thread: below it, starting the thread costs more than it saves. */
-export const DECODE_THREAD_MIN = 20_000n;
+export const DECODE_THREAD_MIN = 50_000n;
 
 /** Batches sent to the decode thread ahead of the one being applied. */
 const BATCHES_AHEAD = 3;
@@ -245,31 +248,40 @@ export class ClusterProjection implements ClusterView {
   private async decodesOnThread(store: EventStore, to: Position | undefined): Promise<boolean> {
     const mode = this.options.decodeThread ?? 'auto';
     if (mode === 'never' || this.options.upcasters !== undefined || this.options.currentVersion !== undefined) return false;
-    return mode === 'always' || (to ?? (await store.headPosition())) - this._position >= DECODE_THREAD_MIN;
+    return mode === 'always' || (to ?? (await store.headPosition())) - this._position >= (this.options.decodeThreadMin ?? DECODE_THREAD_MIN);
   }
 
   /**
-   * The fold with the decode thread: raw events are read here in batches and sent to the thread a
-   * few batches ahead; each batch is applied once the thread has answered for it.
+   * The fold with the decode thread: raw events are read here in batches and, once the thread has
+   * started, sent to it a few batches ahead; each batch is applied once the thread has answered for
+   * it. Until it has started, batches are decoded and applied here (with 'always', the fold waits
+   * for it instead).
    */
   private async foldRaw(store: RawEventReader, to: Position | undefined): Promise<void> {
     const thread = DecodeThread.start();
     if (!thread) return;
     try {
       const events = store.rawEvents(this._position, to)[Symbol.iterator]();
-      const ahead: Array<{ events: RawEvent[]; flags: Promise<Uint8Array | undefined> }> = [];
       let more = true;
+      const take = (): RawEvent[] => {
+        const batch: RawEvent[] = [];
+        while (more && batch.length < DECODE_BATCH) {
+          const next = events.next();
+          if (next.done) more = false;
+          else batch.push(next.value);
+        }
+        return batch;
+      };
+      if (this.options.decodeThread === 'always') await thread.whenStarted;
+      while (more && thread.usable && !thread.ready) {
+        for (const e of take()) this.apply(decodeRaw(e));
+        // Lets the thread's word that it has started come in.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const ahead: Array<{ events: RawEvent[]; flags: Promise<Uint8Array | undefined> }> = [];
       const send = () => {
         while (more && ahead.length < BATCHES_AHEAD) {
-          const batch: RawEvent[] = [];
-          while (batch.length < DECODE_BATCH) {
-            const next = events.next();
-            if (next.done) {
-              more = false;
-              break;
-            }
-            batch.push(next.value);
-          }
+          const batch = take();
           if (batch.length > 0) ahead.push({ events: batch, flags: thread.check(batch) });
         }
       };
@@ -284,7 +296,7 @@ export class ClusterProjection implements ClusterView {
         }
       }
     } finally {
-      await thread.close();
+      thread.close();
     }
   }
 }

@@ -51,7 +51,7 @@ export function decodesAsWholeObject(type: string, data: string, metadata: strin
   return (event.type === 'Created' || event.type === 'Updated') && envelope.schemaVersion === CURRENT_SCHEMA_VERSION;
 }
 
-/** The thread's side: answers each batch with one flag per event (1: decodesAsWholeObject). */
+/** The thread's side: says it is ready, then answers each batch with one flag per event (1: decodesAsWholeObject). */
 export function serveDecodeThread(): void {
   const port = parentPort;
   if (isMainThread || !port) throw new Error('serveDecodeThread runs on a worker thread');
@@ -60,7 +60,10 @@ export function serveDecodeThread(): void {
     for (let i = 0; i < flags.length; i++) flags[i] = decodesAsWholeObject(batch.types[i], batch.data[i], batch.metadata[i]) ? 1 : 0;
     port.postMessage(flags, [flags.buffer]);
   });
+  port.postMessage(READY);
 }
+
+const READY = 'ready';
 
 // The thread loads this module, compiled or (tests, tsx) as TypeScript through tsx.
 const WORKER_SOURCE = `
@@ -69,13 +72,26 @@ if (workerData.tsx) require(workerData.tsx).register();
 require(workerData.file).serveDecodeThread();
 `;
 
-/** The calling thread's handle on the decode thread. One batch at a time is answered, in order. */
+/**
+ * The calling thread's handle on the decode thread. It takes a moment to start (loading the
+ * decoders): `ready` says when it has. Batches are answered one at a time, in order.
+ */
 export class DecodeThread {
   private readonly waiting: Array<(flags: Uint8Array | undefined) => void> = [];
   private alive = true;
+  private started = false;
+  private onStarted: (started: boolean) => void = () => undefined;
+  /** Resolves true once the thread has started, false if it is gone first. */
+  readonly whenStarted = new Promise<boolean>((resolve) => (this.onStarted = resolve));
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (flags: Uint8Array) => this.waiting.shift()?.(flags));
+    worker.on('message', (m: Uint8Array | typeof READY) => {
+      if (m !== READY) this.waiting.shift()?.(m);
+      else {
+        this.started = true;
+        this.onStarted(true);
+      }
+    });
     worker.on('error', () => this.fail());
     worker.on('exit', () => this.fail());
   }
@@ -91,6 +107,16 @@ export class DecodeThread {
     }
   }
 
+  /** Whether the thread has started and takes batches; false again once it is gone. */
+  get ready(): boolean {
+    return this.started && this.alive;
+  }
+
+  /** Whether the thread may still start or answer. */
+  get usable(): boolean {
+    return this.alive;
+  }
+
   /** The flags for a batch of events; undefined if the thread is gone (the caller decodes them). */
   check(events: readonly RawEvent[]): Promise<Uint8Array | undefined> {
     if (!this.alive) return Promise.resolve(undefined);
@@ -101,13 +127,16 @@ export class DecodeThread {
     });
   }
 
-  async close(): Promise<void> {
+  /** Stops the thread (without waiting for it to be gone: it holds nothing but memory). */
+  close(): void {
     this.fail();
-    await this.worker.terminate();
+    this.worker.unref();
+    void this.worker.terminate();
   }
 
   private fail(): void {
     this.alive = false;
+    this.onStarted(false);
     for (const w of this.waiting.splice(0)) w(undefined);
   }
 }

@@ -12,7 +12,7 @@ import { MemoryEventStore } from '../core/store/memory';
 import { SqliteEventStore } from '../core/store/sqlite';
 import type { EventStore, EventToAppend, JsonObject, JsonValue } from '../core/store/port';
 import { ClusterProjection, type Change, type ProjectionOptions } from '../projections/cluster';
-import { DecodeThread, decodesAsWholeObject } from '../projections/decodeThread';
+import { DECODE_BATCH, DecodeThread, decodesAsWholeObject } from '../projections/decodeThread';
 import { tempDir } from './support/tmp';
 
 const actor = { kind: 'user', name: 'test' };
@@ -128,6 +128,38 @@ describe('decoding on a second thread', () => {
     expect(contents(two)).toEqual(contents(one));
   });
 
+  it('folds on the calling thread until the thread has started, then with it (auto)', async () => {
+    // 300 pods × 100 events, so that the fold is still going when the thread has started.
+    for (let p = 0; p < 300; p++) {
+      const events = [ev('PodCreated', { object: pod(`q${p}`, 0) })];
+      for (let i = 1; i < 100; i++) events.push(i % 10 === 5 ? ev('PodStatusUpdated', { status: { phase: `Phase${i}` } }) : ev('PodUpdated', { object: pod(`q${p}`, i) }));
+      await store.append(`Pod-default/q${p}`, events, 'no_stream');
+    }
+    const one = new ClusterProjection({ decodeThread: 'never' });
+    await one.foldRange(store);
+    // The thread is taken as not started for three batches: those are folded here, the rest with it.
+    const thread = DecodeThread.start();
+    expect(await thread?.whenStarted).toBe(true);
+    const start = jest.spyOn(DecodeThread, 'start').mockReturnValue(thread);
+    let asked = 0;
+    const ready = jest.spyOn(DecodeThread.prototype, 'ready', 'get').mockImplementation(() => ++asked > 3);
+    const check = jest.spyOn(DecodeThread.prototype, 'check');
+    try {
+      const two = new ClusterProjection({ decodeThread: 'auto', decodeThreadMin: 1000n });
+      await two.foldRange(store);
+      expect(check).toHaveBeenCalledTimes(Math.ceil(30_000 / DECODE_BATCH) - 3);
+      expect(contents(two)).toEqual(contents(one));
+      expect([...two.store('Pod').entries()].filter(([, s]) => s.constructor.name === 'DeferredObject').length).toBeGreaterThan(0);
+      // Not at all for a range shorter than the least.
+      const three = new ClusterProjection({ decodeThread: 'auto', decodeThreadMin: 30_001n });
+      await three.foldRange(store);
+      expect(start).toHaveBeenCalledTimes(1);
+      expect(contents(three)).toEqual(contents(one));
+    } finally {
+      for (const spy of [start, ready, check]) spy.mockRestore();
+    }
+  });
+
   it('emits the same changes when someone watches them', async () => {
     await writeLog(store);
     const one = await fold(store, 'never', true);
@@ -140,7 +172,7 @@ describe('decoding on a second thread', () => {
     await writeLog(store);
     const gone = DecodeThread.start();
     expect(gone).toBeDefined();
-    await gone?.close();
+    gone?.close();
     expect(await gone?.check([{ id: 'x', type: 'PodCreated', stream: 's', revision: 0n, position: 1n, recordedAt: 0n, data: '{}', metadata: '{}' }])).toBeUndefined();
     const start = jest.spyOn(DecodeThread, 'start').mockReturnValue(gone);
     try {
