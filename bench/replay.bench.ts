@@ -3,14 +3,44 @@
  * projection, beside JSON.parse of the same payloads alone, measured in the same run.
  *
  * Run: node --max-old-space-size=8192 --import tsx bench/replay.bench.ts [pods] [eventsPerPod]
- * (defaults: 100,000 pods × 10 events = 1,000,000 events)
+ * (defaults: 100,000 pods × 10 events = 1,000,000 events), or `… replay.bench.ts threshold`: folds
+ * of the first 10,000 to 100,000 events of a log, on one thread and with the decode thread
+ * (where DECODE_THREAD_MIN comes from).
  */
 import * as path from 'node:path';
 import { SqliteEventStore } from '../core/store/sqlite';
 import { ClusterProjection } from '../projections/cluster';
 import { fmt, report, seconds, seedSqliteLog, tmpDir } from './support';
 
+/** Folds of the first N events, each way twice, alternated: where the decode thread starts to pay. */
+async function threshold(): Promise<void> {
+  const tmp = tmpDir();
+  try {
+    const file = path.join(tmp.dir, 'kronicle.db');
+    await seedSqliteLog(file, 10_000, 10);
+    const store = await SqliteEventStore.open({ file });
+    const rows: Array<[string, string]> = [];
+    for (const n of [10_000n, 20_000n, 50_000n, 100_000n]) {
+      const ms: Record<string, string[]> = { never: [], always: [] };
+      for (const mode of ['never', 'always', 'never', 'always'] as const) {
+        // 'always' with a zero minimum behaves as 'auto' does past the minimum.
+        const projection = new ClusterProjection({ decodeThread: mode === 'never' ? 'never' : 'auto', decodeThreadMin: 0n });
+        const t = process.hrtime.bigint();
+        await projection.foldRange(store, n);
+        for (const [, s] of projection.store('Pod').entries()) void s.object;
+        ms[mode].push((seconds(t) * 1000).toFixed(0));
+      }
+      rows.push([`first ${fmt(Number(n))} events`, `one thread ${ms.never.join(' · ')} ms; decode thread ${ms.always.join(' · ')} ms`]);
+    }
+    await store.close();
+    report('Folds of part of a log: one thread vs the decode thread', rows);
+  } finally {
+    tmp.remove();
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'threshold') return threshold();
   const pods = Number(process.argv[2] ?? 100_000);
   const perPod = Number(process.argv[3] ?? 10);
   const tmp = tmpDir();
