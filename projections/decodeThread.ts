@@ -13,6 +13,7 @@
  *
  * If the thread cannot start or dies, its batches are decoded on the calling thread.
  */
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import * as E from 'fp-ts/Either';
@@ -26,6 +27,13 @@ import type { StoredObject } from './objectStore';
 
 /** Events per message to the thread. */
 export const DECODE_BATCH = 1024;
+
+/**
+ * Decode threads at once in this process: one per core beside the calling thread's. A fold that
+ * finds them all busy (say, several lists at old resourceVersions at once) decodes on its own.
+ */
+const MAX_THREADS = Math.max(1, availableParallelism() - 1);
+let running = 0;
 
 /** What the thread is sent: the events' types and text, in the order of the batch. */
 interface DecodeBatch {
@@ -79,6 +87,7 @@ require(workerData.file).serveDecodeThread();
 export class DecodeThread {
   private readonly waiting: Array<(flags: Uint8Array | undefined) => void> = [];
   private alive = true;
+  private closed = false;
   private started = false;
   private onStarted: (started: boolean) => void = () => undefined;
   /** Resolves true once the thread has started, false if it is gone first. */
@@ -96,12 +105,15 @@ export class DecodeThread {
     worker.on('exit', () => this.fail());
   }
 
-  /** A new thread, or undefined when none can be started here. */
+  /** A new thread, or undefined when none can be started here or as many as MAX_THREADS run. */
   static start(): DecodeThread | undefined {
+    if (running >= MAX_THREADS) return undefined;
     const file = path.join(__dirname, `decodeThread${path.extname(__filename)}`);
     try {
       const tsx = file.endsWith('.ts') ? require.resolve('tsx/cjs/api') : undefined;
-      return new DecodeThread(new Worker(WORKER_SOURCE, { eval: true, workerData: { file, tsx } }));
+      const thread = new DecodeThread(new Worker(WORKER_SOURCE, { eval: true, workerData: { file, tsx } }));
+      running++;
+      return thread;
     } catch {
       return undefined;
     }
@@ -129,6 +141,9 @@ export class DecodeThread {
 
   /** Stops the thread (without waiting for it to be gone: it holds nothing but memory). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    running--;
     this.fail();
     this.worker.unref();
     void this.worker.terminate();

@@ -5,6 +5,7 @@
  * holds, and also when the thread is gone.
  */
 import Database from 'better-sqlite3';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EncryptingEventStore } from '../core/store/encryption';
@@ -184,6 +185,25 @@ describe('decoding on a second thread', () => {
     } finally {
       start.mockRestore();
     }
+  });
+
+  it('runs one thread per spare core at most; a fold that finds none free decodes on its own', async () => {
+    await writeLog(store);
+    const spare = Math.max(1, availableParallelism() - 1);
+    const held = Array.from({ length: spare }, () => DecodeThread.start());
+    try {
+      expect(held.every((t) => t !== undefined)).toBe(true);
+      expect(DecodeThread.start()).toBeUndefined();
+      const one = await fold(store, 'never');
+      const two = await fold(store, 'always');
+      expect(contents(two.projection)).toEqual(contents(one.projection));
+      expect(two.projection.store('Pod').get('default', 'p3')?.constructor.name).toBe('Object');
+    } finally {
+      for (const t of held) t?.close();
+    }
+    const again = DecodeThread.start();
+    expect(again).toBeDefined();
+    again?.close();
   });
 
   it('is not started for a short range (auto), nor for a store that cannot hand out raw events', async () => {
