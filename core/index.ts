@@ -1,7 +1,7 @@
 /** The domain, pure. Adapters live in core/store/ and are chosen by composition roots only. */
 export type { EventStore, EventToAppend, StoredEvent, AppendResult, ExpectedRevision, Position, Revision, JsonValue, JsonObject, ReadAllOptions, ReadStreamOptions, Direction } from './store/port';
 export { DEFAULT_READ_COUNT } from './store/port';
-export { StoreError, WrongExpectedVersionError, InvalidEventError, StoreUnavailableError, StoreLockedError, StoreIncompatibleError, StoreClosedError, isStoreError } from './store/errors';
+export { StoreError, WrongExpectedVersionError, InvalidEventError, StoreUnavailableError, StoreLockedError, StoreIncompatibleError, StoreCorruptError, StoreClosedError, isStoreError } from './store/errors';
 export type { StoreErrorCode, InvalidEventReason } from './store/errors';
 export { Actor, EventMetadata, SYSTEM_ACTOR, controllerActor, nodeActor } from './events/envelope';
 export type { Recorded, WriteContext } from './events/envelope';

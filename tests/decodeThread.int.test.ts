@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EncryptingEventStore } from '../core/store/encryption';
+import { StoreCorruptError } from '../core/store/errors';
 import { MemoryEventStore } from '../core/store/memory';
 import { SqliteEventStore } from '../core/store/sqlite';
 import type { EventStore, EventToAppend, JsonObject, JsonValue } from '../core/store/port';
@@ -229,8 +230,8 @@ describe('decoding on a second thread', () => {
     db.prepare('UPDATE events SET data = ? WHERE position = ?').run('{"object": {', head - 3n);
     db.close();
     store = await SqliteEventStore.open({ file: path.join(tmp.dir, 'kronicle.db') });
-    await expect(fold(store, 'never')).rejects.toThrow(SyntaxError);
-    await expect(fold(store, 'always')).rejects.toThrow(SyntaxError);
+    await expect(fold(store, 'never')).rejects.toThrow(StoreCorruptError);
+    await expect(fold(store, 'always')).rejects.toThrow(StoreCorruptError);
   });
 
   it('reads Secrets opened through the encrypting store', async () => {

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SqliteEventStore } from '../core/store/sqlite';
-import { StoreIncompatibleError, StoreLockedError } from '../core/store/errors';
+import { firstValueFrom, toArray } from 'rxjs';
+import { StoreCorruptError, StoreIncompatibleError, StoreLockedError } from '../core/store/errors';
 import { eventStoreConformance } from './conformance/eventStore.conformance';
 import { tempDir } from './support/tmp';
 import * as fs from 'node:fs';
@@ -84,6 +85,32 @@ describe('SqliteEventStore', () => {
     db.close();
     await expect(SqliteEventStore.open({ file })).rejects.toThrow(/schema version 99/);
     tmp.remove();
+  });
+
+  it('reads an event whose text was damaged outside Kronicle as a StoreCorruptError naming it, on every read path', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'kronicle.db');
+    let store = await SqliteEventStore.open({ file });
+    const meta = { schemaVersion: 1, actor: { kind: 'user', name: 't' } };
+    for (let i = 0; i < 3; i++) await store.append('Pod-d/a', [{ id: randomUUID(), type: 'PodUpdated', data: { i }, metadata: meta }], 'any');
+    await store.close();
+    const Database = require('better-sqlite3');
+    const db = new Database(file);
+    db.prepare('UPDATE events SET data = ? WHERE position = 2').run('{"i": ');
+    db.close();
+    store = await SqliteEventStore.open({ file });
+    try {
+      const damaged = expect.objectContaining({ code: 'StoreCorrupt', position: 2n, message: expect.stringMatching(/at position 2: its data is not JSON/) });
+      await expect(store.readAll()).rejects.toEqual(damaged);
+      await expect(store.readAll()).rejects.toBeInstanceOf(StoreCorruptError);
+      await expect(store.readStream('Pod-d/a')).rejects.toEqual(damaged);
+      await expect(firstValueFrom(store.subscribeAll(0n).pipe(toArray()))).rejects.toEqual(damaged);
+      // What is before it reads as before.
+      expect((await store.readAll({ to: 1n })).map((e) => e.data)).toEqual([{ i: 0 }]);
+    } finally {
+      await store.close();
+      tmp.remove();
+    }
   });
 
   it('holds the lock only while open: in-process, a second open fails, and succeeds after close', async () => {

@@ -10,6 +10,7 @@ export type StoreErrorCode =
   | 'StoreUnavailable'
   | 'StoreLocked'
   | 'StoreIncompatible'
+  | 'StoreCorrupt'
   | 'StoreClosed';
 
 export abstract class StoreError extends Error {
@@ -73,6 +74,22 @@ export class StoreIncompatibleError extends StoreError {
   constructor(message: string) {
     super(message);
     this.name = 'StoreIncompatibleError';
+  }
+}
+
+/**
+ * A stored event cannot be read back: its text is not JSON. Only a log changed outside Kronicle
+ * (or a damaged disk) has one; `kronicle verify` says where the log stops matching its chain.
+ */
+export class StoreCorruptError extends StoreError {
+  readonly code = 'StoreCorrupt' as const;
+  constructor(
+    readonly eventId: string,
+    readonly position: bigint,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreCorruptError';
   }
 }
 

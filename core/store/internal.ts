@@ -4,9 +4,9 @@
  * Internal to core/store: not re-exported.
  */
 import { Observable, type Subscribable } from 'rxjs';
-import { InvalidEventError } from './errors';
+import { InvalidEventError, StoreCorruptError } from './errors';
 import type { EncodedEvent } from './appendRules';
-import type { EventToAppend, ExpectedRevision, JsonObject, Position, RawEvent, StoredEvent } from './port';
+import type { EventToAppend, ExpectedRevision, JsonObject, JsonValue, Position, RawEvent, StoredEvent } from './port';
 
 export { NO_STREAM_REVISION, expectationHolds, resolveRetry, wrongExpectedVersion } from './appendRules';
 export type { EncodedEvent, RecordedId } from './appendRules';
@@ -165,9 +165,31 @@ export function checkExpectedRevision(expected: unknown): asserts expected is Ex
 
 export const parseMetadata = (text: string): JsonObject => JSON.parse(text) as JsonObject;
 
-/** A raw event decoded: its payload and metadata parsed (a SyntaxError if either is not JSON). */
+/** A stored event's JSON text parsed; text that is not JSON is a StoreCorruptError naming the event. */
+export function parseStored(text: string, part: 'data' | 'metadata', id: string, position: Position): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw new StoreCorruptError(
+      id,
+      position,
+      `event ${id} at position ${position}: its ${part} is not JSON (${(err as Error).message}); the log was changed outside Kronicle or damaged (kronicle verify finds where)`,
+    );
+  }
+}
+
+/** A raw event decoded: its payload and metadata parsed (a StoreCorruptError if either is not JSON). */
 export function decodeRaw(e: RawEvent): StoredEvent {
-  return { id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, recordedAt: new Date(Number(e.recordedAt)), data: JSON.parse(e.data), metadata: parseMetadata(e.metadata) };
+  return {
+    id: e.id,
+    type: e.type,
+    stream: e.stream,
+    revision: e.revision,
+    position: e.position,
+    recordedAt: new Date(Number(e.recordedAt)),
+    data: parseStored(e.data, 'data', e.id, e.position),
+    metadata: parseStored(e.metadata, 'metadata', e.id, e.position) as JsonObject,
+  };
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

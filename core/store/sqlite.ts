@@ -30,13 +30,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { StoreClosedError, StoreError, StoreIncompatibleError, StoreLockedError, StoreUnavailableError } from './errors';
-import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, encodeAppend, parseMetadata, pullSubscription, type RecordedId } from './internal';
+import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, encodeAppend, parseStored, pullSubscription, type RecordedId } from './internal';
 import {
   DEFAULT_READ_COUNT,
   type AppendResult,
   type EventStore,
   type EventToAppend,
   type ExpectedRevision,
+  type JsonObject,
   type Position,
   type RawEvent,
   type RawEventReader,
@@ -463,5 +464,14 @@ function prepare(db: Database.Database) {
 }
 
 function fromRaw(r: RawRow): StoredEvent {
-  return { id: r[1], type: r[4], stream: r[2], revision: r[3], position: r[0], recordedAt: new Date(Number(r[5])), data: JSON.parse(r[6]), metadata: parseMetadata(r[7]) };
+  return {
+    id: r[1],
+    type: r[4],
+    stream: r[2],
+    revision: r[3],
+    position: r[0],
+    recordedAt: new Date(Number(r[5])),
+    data: parseStored(r[6], 'data', r[1], r[0]),
+    metadata: parseStored(r[7], 'metadata', r[1], r[0]) as JsonObject,
+  };
 }
