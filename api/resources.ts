@@ -15,6 +15,7 @@ import type { ObjectCommand } from '../core/deciders/object';
 import type { Actor, WriteContext } from '../core/events/envelope';
 import type { EventStore } from '../core/store/port';
 import { ClusterProjection, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type Change, type ListQuery } from '../projections';
+import { loadSnapshotAt } from '../projections/snapshot';
 import { invalidStatus, rejectionStatus, send, sendStatus, statusBody, type StatusBody } from './status';
 import { PATCH_TYPES, applyPatchDocument, patchTypeOf } from './patch';
 import { table, wantsTable } from './tables';
@@ -388,9 +389,17 @@ export class ResourceHandler {
       if (!reached) return void sendStatus(res, 'Timeout', `Too large resource version: ${rv}, current: ${live.position}`);
     }
     if (match !== 'Exact' || rv === live.position) return live;
-    const past = new ClusterProjection();
-    await past.foldRange(this.ctx.store, rv);
-    return past;
+    return this.pastAt(rv);
+  }
+
+  /**
+   * The cluster as of a past position: the nearest snapshot at or before it (one that cannot be
+   * read is passed over: the log is the truth), then the log folded up to it with the live fold.
+   */
+  private async pastAt(position: bigint): Promise<ClusterProjection> {
+    const view = (await loadSnapshotAt(this.ctx.store, position).catch(() => undefined)) ?? new ClusterProjection();
+    await view.foldRange(this.ctx.store, position);
+    return view;
   }
 
   private async list(req: Request, res: Response, target: Target): Promise<void> {
@@ -786,11 +795,10 @@ export class ResourceHandler {
       if (from === undefined) for (const s of store.list(query)) write('ADDED', s.object);
       sub = this.ctx.projection.changes.subscribe(onChange);
     } else {
-      // A past resourceVersion: fold the log up to it, then stream every change after it from
-      // the log; the same fold as the live projection.
-      const past = new ClusterProjection();
+      // A past resourceVersion: the cluster as it was then, then every change after it streamed
+      // from the log; the same fold as the live projection.
       void (async () => {
-        await past.foldRange(this.ctx.store, from);
+        const past = await this.pastAt(from);
         if (res.writableEnded) return;
         // Changes up to `from` are history the client already has; only later ones are sent.
         sub = past.changes.subscribe(onChange);

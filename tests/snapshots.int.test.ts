@@ -18,6 +18,8 @@ import { stateAt } from '../replay/history';
 import { checkReplay, importHistory, parseHistory } from '../replay/historyFile';
 import { verifyLog } from '../replay/verify';
 import { tempDir } from './support/tmp';
+import { jsonCaller } from './support/http';
+import { useKronicle } from './support/server';
 
 const fixtures = path.join(__dirname, 'fixtures/histories');
 const read = (name: string) => fs.readFileSync(path.join(fixtures, `${name}.ndjson`), 'utf8');
@@ -202,5 +204,47 @@ describe('tamper evidence', () => {
 
   it('says which stores keep no chain', () => {
     expect(() => verifyLog(new MemoryEventStore())).toThrow('memory keeps no hash chain to verify');
+  });
+});
+
+describe('the API reads the past from the nearest snapshot', () => {
+  const server = useKronicle();
+  const call = jsonCaller(() => server.current.kronicle.url);
+  const pod = (name: string, v: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { v } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+  const names = (list: { items: Array<{ metadata: { name: string; labels?: Record<string, string> } }> }) => list.items.map((p) => `${p.metadata.name}:${p.metadata.labels?.v}`).sort();
+
+  it('answers a list at an exact past resourceVersion, and a watch from one, as a full fold does', async () => {
+    const { store } = server.current;
+    const rvs: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const created = await call('POST', '/api/v1/namespaces/default/pods', pod(`s${i}`, 'one'));
+      expect(created.status).toBe(201);
+      const labelled = await call('PATCH', `/api/v1/namespaces/default/pods/s${i}`, { metadata: { labels: { v: `two-${i}` } } }, 'application/merge-patch+json');
+      rvs.push(labelled.body.metadata.resourceVersion);
+      if (i === 2) await call('DELETE', '/api/v1/namespaces/default/pods/s0?gracePeriodSeconds=0');
+    }
+    expect((await call('POST', '/api/v1/namespaces/default/pods', pod('last', 'one'))).status).toBe(201);
+    // Snapshots along the log, every 5 events.
+    await stateAt(store, await store.headPosition(), { snapshotEvery: 5 });
+    expect((await store.snapshots.snapshotPositions(SNAPSHOT_SCHEMA)).length).toBeGreaterThanOrEqual(2);
+    const load = jest.spyOn(store.snapshots, 'loadSnapshot');
+    try {
+      for (const rv of rvs) {
+        const past = await call('GET', `/api/v1/namespaces/default/pods?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+        expect(past.status).toBe(200);
+        expect(past.body.metadata.resourceVersion).toBe(rv);
+        const expected = (await stateAt(store, BigInt(rv), { snapshots: false })).store('Pod').list({ namespace: 'default' });
+        expect(names(past.body)).toEqual(expected.map((s) => `${s.object.metadata.name}:${s.object.metadata.labels?.v}`).sort());
+      }
+      expect(load).toHaveBeenCalledTimes(rvs.length);
+      expect(await Promise.all(load.mock.results.map((r) => r.value))).toContainEqual(expect.objectContaining({ schema: SNAPSHOT_SCHEMA }));
+      // A watch from the third pod's relabelling sees what came after it, from a snapshot.
+      const res = await fetch(`${server.current.kronicle.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rvs[2]}&timeoutSeconds=1`);
+      const events = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string; resourceVersion: string } } });
+      expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['DELETED s0', 'ADDED s3', 'MODIFIED s3', 'ADDED s4', 'MODIFIED s4', 'ADDED s5', 'MODIFIED s5', 'ADDED last']);
+      expect(load).toHaveBeenCalledTimes(rvs.length + 1);
+    } finally {
+      load.mockRestore();
+    }
   });
 });
