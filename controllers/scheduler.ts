@@ -125,13 +125,13 @@ interface Contribution {
   readonly owner?: string;
 }
 
+type MutableUsage = { -readonly [K in keyof NodeUsage]: NodeUsage[K] } & { owners: Map<string, number> };
+
 /**
  * The usage of every node, kept in step with the pods' changes instead of summed again from each
  * node's pods at every decision (that sum was most of a decision's cost at 5,000 nodes). It is a
  * function of the view: built from it, then told every change the view makes.
  */
-type MutableUsage = { -readonly [K in keyof NodeUsage]: NodeUsage[K] } & { owners: Map<string, number> };
-
 export class NodeUsages {
   private readonly byPod = new Map<string, Contribution>();
   private readonly byNode = new Map<string, MutableUsage>();

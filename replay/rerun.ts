@@ -178,4 +178,3 @@ export async function explainDecision(store: EventStore, eventId: string, reconc
   if (!reconciler) throw new ReplayError(`this Kronicle has no controller ${m.decision.controller}`);
   return { ...runDecision(reconciler, point, view), event };
 }
-

@@ -30,14 +30,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { StoreClosedError, StoreError, StoreIncompatibleError, StoreLockedError, StoreUnavailableError } from './errors';
-import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, encodeAppend, parseStored, pullSubscription, type RecordedId } from './internal';
+import { DEFAULT_MAX_EVENT_BYTES, checkExpectedRevision, checkStreamName, decodeRaw, encodeAppend, pullSubscription, type RecordedId } from './internal';
 import {
   DEFAULT_READ_COUNT,
   type AppendResult,
   type EventStore,
   type EventToAppend,
   type ExpectedRevision,
-  type JsonObject,
   type Position,
   type RawEvent,
   type RawEventReader,
@@ -143,11 +142,12 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
     this.clock = options.clock ?? (() => new Date());
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.stmt = prepare(db);
-    this.durableHead = (this.stmt.head.get() as bigint | null) ?? 0n;
     this.checkpointer = new SqliteCheckpointer(options.file, db);
     this.checkpointEvents = options.checkpointEvents ?? CHECKPOINT_EVENTS;
     this.restartFrames = options.restartFrames ?? RESTART_FRAMES;
     this.writer = new SqliteWriter(db, this.description);
+    // Everything committed before this open was made durable by open().
+    this.durableHead = this.writer.head;
   }
 
   static async open(options: SqliteStoreOptions): Promise<SqliteEventStore> {
@@ -332,7 +332,7 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
     for (;;) {
       const bound = to < this.durableHead ? to : this.durableHead;
       const page = statement.all(from, bound, pageSize) as ChainedRawRow[];
-      for (const r of page) yield { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recordedAt: r[5], data: r[6], metadata: r[7], hash: r[8] ?? null };
+      for (const r of page) yield rowOf(r);
       if (page.length < pageSize) return;
       from = page[page.length - 1][0];
     }
@@ -449,7 +449,6 @@ function prepare(db: Database.Database) {
     loadSnapshot: db.prepare('SELECT position, data FROM snapshots WHERE position <= ? AND schema = ? ORDER BY position DESC LIMIT 1'),
     snapshotPositions: db.prepare('SELECT position FROM snapshots WHERE schema = ? ORDER BY position').pluck(),
     byId: db.prepare('SELECT stream, revision, position FROM events WHERE id = ?'),
-    head: db.prepare('SELECT max(position) FROM events').pluck(),
     after: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     chained: db.prepare(`SELECT ${READ_COLUMNS}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     forwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
@@ -463,15 +462,9 @@ function prepare(db: Database.Database) {
   };
 }
 
-function fromRaw(r: RawRow): StoredEvent {
-  return {
-    id: r[1],
-    type: r[4],
-    stream: r[2],
-    revision: r[3],
-    position: r[0],
-    recordedAt: new Date(Number(r[5])),
-    data: parseStored(r[6], 'data', r[1], r[0]),
-    metadata: parseStored(r[7], 'metadata', r[1], r[0]) as JsonObject,
-  };
+/** A row as an event still in text (with its hash when the row has one). */
+function rowOf(r: ChainedRawRow): ChainedRow {
+  return { position: r[0], id: r[1], stream: r[2], revision: r[3], type: r[4], recordedAt: r[5], data: r[6], metadata: r[7], hash: r[8] ?? null };
 }
+
+const fromRaw = (r: RawRow): StoredEvent => decodeRaw(rowOf(r));
