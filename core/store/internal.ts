@@ -132,14 +132,16 @@ export function encodeAppend(
   if (!Array.isArray(events) || events.length === 0) {
     throw new InvalidEventError('EmptyAppend', 'an append needs at least one event');
   }
-  const ids = new Set<string>();
+  const ids = events.length > 1 ? new Set<string>() : undefined;
   return events.map((e, i) => {
-    if (typeof e?.id !== 'string' || !UUID.test(e.id.toLowerCase())) {
+    const id = typeof e?.id === 'string' ? e.id.toLowerCase() : undefined;
+    if (id === undefined || !UUID.test(id)) {
       throw new InvalidEventError('InvalidEventId', `event ${i}: id must be a UUID`);
     }
-    const id = e.id.toLowerCase();
-    if (ids.has(id)) throw new InvalidEventError('DuplicateEventId', `event ${i}: id ${id} appears twice in one append`);
-    ids.add(id);
+    if (ids) {
+      if (ids.has(id)) throw new InvalidEventError('DuplicateEventId', `event ${i}: id ${id} appears twice in one append`);
+      ids.add(id);
+    }
     if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > MAX_EVENT_TYPE_LENGTH || CONTROL.test(e.type) || e.type.startsWith('$')) {
       throw new InvalidEventError('InvalidEventType', `event ${i}: type must be 1-${MAX_EVENT_TYPE_LENGTH} printable characters not starting with "$"`);
     }
@@ -149,7 +151,8 @@ export function encodeAppend(
     if (e.data === undefined) throw new InvalidEventError('InvalidJson', `event ${i}: data is missing`);
     const data = encodeJson(e.data, `event ${i}: data`);
     const metadata = encodeJson(e.metadata, `event ${i}: metadata`);
-    const size = Buffer.byteLength(data, 'utf8') + Buffer.byteLength(metadata, 'utf8');
+    // A UTF-16 unit is at most 3 bytes of UTF-8: most events need no count.
+    const size = (data.length + metadata.length) * 3 <= maxEventBytes ? 0 : Buffer.byteLength(data, 'utf8') + Buffer.byteLength(metadata, 'utf8');
     if (size > maxEventBytes) {
       throw new InvalidEventError('EventTooLarge', `event ${i}: ${size} bytes is more than the limit of ${maxEventBytes} bytes`);
     }

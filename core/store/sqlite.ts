@@ -48,7 +48,7 @@ import {
 } from './port';
 import { configure, migrate } from './sqliteSchema';
 import { SqliteCheckpointer, type CheckpointResult } from './sqliteCheckpointer';
-import { SqliteWriter, type WriteRequest } from './sqliteWriter';
+import { SqliteWriter, type Outcome, type WriteRequest } from './sqliteWriter';
 import type { ChainedLog, ChainedRow } from './chain';
 
 export { SQLITE_SCHEMA_VERSION } from './sqliteSchema';
@@ -73,9 +73,10 @@ interface PendingAppend extends WriteRequest {
   readonly reject: (error: unknown) => void;
 }
 
-/** A commit waiting for an fsync: how to answer each of its appends, and the head it reached. */
+/** A commit waiting for an fsync: its appends, what became of each, and the head it reached. */
 interface Committed {
-  readonly answer: Array<(syncError?: Error) => void>;
+  readonly batch: readonly PendingAppend[];
+  readonly outcomes: readonly Outcome[];
   readonly head: Position;
 }
 
@@ -211,11 +212,7 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
     if (this.queue.length > 0) this.scheduleCommit();
     if (batch.length === 0) return;
     const outcomes = this.writer.write(batch, BigInt(this.clock().getTime()));
-    const answer = batch.map((p, i) => {
-      const o = outcomes[i];
-      return (syncError?: Error) => (syncError ? p.reject(syncError) : o.ok ? p.resolve(o.result) : p.reject(o.error));
-    });
-    this.unsynced.push({ answer, head: this.writer.head });
+    this.unsynced.push({ batch, outcomes, head: this.writer.head });
     this.sync();
     for (const p of batch) this.eventsSinceCheckpoint += p.events.length;
     if (this.eventsSinceCheckpoint >= this.checkpointEvents && !this.checkpointing) this.checkpoint();
@@ -246,8 +243,8 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
 
   /**
    * Fsyncs the WAL for every commit made so far, then acknowledges them. One fsync at a time;
-   * commits made while it runs wait for the next one, which covers them all. (Two at once were
-   * measured: no faster, the disk serialises them.)
+   * commits made while it runs wait for the next one, which covers them all. (Two or three at
+   * once were measured: no faster, the disk serialises them.)
    */
   private sync(): void {
     if (this.syncing || this.unsynced.length === 0) {
@@ -263,10 +260,10 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
         // The commits may or may not be on disk: they are not acknowledged. A client retrying
         // with the same event ids gets the original result if they were written.
         const error = new StoreUnavailableError(`fsync of ${this.walFile} failed: ${err.message}`, { cause: err });
-        for (const c of covered) for (const answer of c.answer) answer(error);
+        for (const c of covered) for (const p of c.batch) p.reject(error);
       } else {
         this.durableHead = covered[covered.length - 1].head;
-        for (const c of covered) for (const answer of c.answer) answer();
+        for (const c of covered) answer(c);
         this.appended.next();
       }
       this.sync();
@@ -413,6 +410,15 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
 
   private ensureOpen(): void {
     if (this.closed) throw new StoreClosedError(this.description);
+  }
+}
+
+/** Answers each append of a commit now durable. */
+function answer(c: Committed): void {
+  for (let i = 0; i < c.batch.length; i++) {
+    const o = c.outcomes[i];
+    if (o.ok) c.batch[i].resolve(o.result);
+    else c.batch[i].reject(o.error);
   }
 }
 

@@ -98,13 +98,47 @@ export class SqliteWriter {
     return outcomes;
   }
 
+  /**
+   * One append, in the batch's transaction. An append whose ids are already in the log is a retry
+   * (resolveRetry). Most appends are one event to a stream that exists: those skip looking their
+   * id up first — the log's unique index on ids refuses a retry's row (only that statement is
+   * undone) and the lookup is made then, or when the expected revision does not hold.
+   */
   private writeOne(p: WriteRequest, recordedAt: bigint, touched: Map<string, StreamInfo>, tip: { position: Position; hash: string }): AppendResult {
-    const retry = resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
-    if (retry) return retry;
+    const retryOf = (): AppendResult | undefined => resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
     const info = touched.get(p.stream) ?? this.streamInfo(p.stream);
-    if (!expectationHolds(p.expected, info.revision)) throw wrongExpectedVersion(p.stream, p.expected, info.revision);
+    const quick = p.events.length === 1 && info.id !== undefined;
+    if (!quick) {
+      const retry = retryOf();
+      if (retry) return retry;
+    }
+    if (!expectationHolds(p.expected, info.revision)) {
+      const retry = quick ? retryOf() : undefined;
+      if (retry) return retry;
+      throw wrongExpectedVersion(p.stream, p.expected, info.revision);
+    }
+    if (quick) {
+      try {
+        return this.insertEvents(p, recordedAt, touched, tip, info.id as bigint, info.revision);
+      } catch (err) {
+        const retry = (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? retryOf() : undefined;
+        if (retry) return retry;
+        throw err;
+      }
+    }
     const streamId = info.id ?? BigInt(this.stmt.insertStream.run(p.stream).lastInsertRowid);
-    let revision = info.revision;
+    return this.insertEvents(p, recordedAt, touched, tip, streamId, info.revision);
+  }
+
+  private insertEvents(
+    p: WriteRequest,
+    recordedAt: bigint,
+    touched: Map<string, StreamInfo>,
+    tip: { position: Position; hash: string },
+    streamId: bigint,
+    current: bigint,
+  ): AppendResult {
+    let revision = current;
     for (const e of p.events) {
       revision += 1n;
       // Positions are assigned here, not by SQLite, so that each event's hash can cover its

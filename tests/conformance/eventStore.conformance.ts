@@ -188,8 +188,13 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
         const s = uniqueStream();
         const used = ev();
         await store.append(s, [used], 'no_stream');
+        const existing = uniqueStream();
+        await store.append(existing, [ev()], 'no_stream');
         const head = await store.headPosition();
         await expect(store.append(uniqueStream(), [used], 'any')).rejects.toMatchObject({ code: 'InvalidEvent', reason: 'DuplicateEventId' });
+        // One event to a stream that exists (the sqlite store's quick path: no lookup before the insert).
+        await expect(store.append(existing, [used], 'any')).rejects.toMatchObject({ code: 'InvalidEvent', reason: 'DuplicateEventId' });
+        await expect(store.append(existing, [used], 0n)).rejects.toMatchObject({ code: 'InvalidEvent', reason: 'DuplicateEventId' });
         await expect(store.append(s, [ev(), used], 'any')).rejects.toMatchObject({ code: 'InvalidEvent', reason: 'DuplicateEventId' });
         expect(await store.headPosition()).toBe(head);
       });
