@@ -100,6 +100,9 @@ export class SeedWriter {
   flush(): void {
     const insertStream = this.db.prepare('INSERT INTO streams (name) VALUES (?)');
     const insert = this.db.prepare('INSERT INTO events (position, id, stream, stream_id, revision, type, recorded_at, data, metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    // The per-stream index, kept complete (as the store's writer leaves it after a bulk insert).
+    const index = this.db.prepare('INSERT INTO stream_events (stream_id, revision, position) VALUES (?, ?, ?)');
+    const indexedUpTo = this.db.prepare('UPDATE stream_events_upto SET position = ? WHERE id = 1');
     this.db.transaction(() => {
       for (const [stream, e, at] of this.pending.splice(0)) {
         let s = this.streamIds.get(stream);
@@ -108,9 +111,11 @@ export class SeedWriter {
         const row = { position: this.tip.position + 1n, id: e.id, stream, revision: s.revision, type: e.type, recordedAt: BigInt(at), data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) };
         const hash = chainHash(this.tip.hash, row);
         insert.run(row.position, row.id, stream, s.id, row.revision, row.type, row.recordedAt, row.data, row.metadata, hash);
+        index.run(s.id, row.revision, row.position);
         this.tip = { position: row.position, hash };
         this.written++;
       }
+      indexedUpTo.run(this.tip.position);
     })();
   }
 

@@ -187,9 +187,9 @@ describe('tamper evidence', () => {
       let store = await SqliteEventStore.open({ file });
       await importHistory(store, read('rc-scale'));
       await store.close();
-      // Back to the first layout: no hash column, no snapshots table, schema version 1.
+      // Back to the first layout: no hash column, no snapshots table, no stream_events, schema version 1.
       const db = new Database(file);
-      db.exec('DROP TABLE snapshots; ALTER TABLE events DROP COLUMN hash');
+      db.exec('DROP TABLE snapshots; DROP TABLE stream_events; DROP TABLE stream_events_upto; ALTER TABLE events DROP COLUMN hash');
       db.pragma('user_version = 1');
       db.close();
       store = await SqliteEventStore.open({ file });

@@ -8,6 +8,9 @@ import { tempDir } from './support/tmp';
 import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { verifyChain } from '../core/store/chain';
+import Database from 'better-sqlite3';
+import { MemoryEventStore } from '../core/store/memory';
+import type { EventStore } from '../core/store/port';
 
 eventStoreConformance('sqlite', async () => {
   const tmp = tempDir();
@@ -168,5 +171,93 @@ describe('SqliteEventStore', () => {
     expect(verifyChain(again)).toEqual({ checked: 3200, head: 3200n });
     await again.close();
     tmp.remove();
+  });
+
+  describe('the per-stream index, written in bulk', () => {
+    /** Every read of every stream, forwards and backwards, from each revision, with and without a limit. */
+    async function allReads(store: EventStore, streams: readonly string[], revisions: number): Promise<string[]> {
+      const out: string[] = [];
+      for (const stream of streams) {
+        for (const direction of ['forwards', 'backwards'] as const) {
+          for (const fromRevision of [undefined, ...Array.from({ length: revisions + 1 }, (_, r) => BigInt(r))]) {
+            for (const maxCount of [undefined, 1, 3]) {
+              const events = await store.readStream(stream, { direction, fromRevision, maxCount });
+              out.push(`${stream} ${direction} ${fromRevision} ${maxCount}: ${events.map((e) => `${e.revision}@${e.id.slice(-4)}`).join(',')}`);
+            }
+          }
+        }
+      }
+      return out;
+    }
+
+    const streams = ['s-a', 's-b', 's-c', 's-d'];
+    const id = (n: number) => `0b5e8a9c-58f0-4a42-9a4e-${n.toString(16).padStart(12, '0')}`;
+    /** Events 0..count-1 spread over the streams, each appended with its expected revision. */
+    async function appendSome(stores: EventStore[], first: number, count: number): Promise<void> {
+      for (let n = first; n < first + count; n++) {
+        const stream = streams[(n * 7) % streams.length];
+        for (const store of stores) {
+          const [last] = await store.readStream(stream, { direction: 'backwards', maxCount: 1 });
+          await store.append(stream, [{ id: id(n), type: 'T', data: { n }, metadata: {} }], last ? last.revision : 'no_stream');
+        }
+      }
+    }
+
+    it('reads streams across the index and the tail as a store without one does, before and after a reopen', async () => {
+      const tmp = tempDir();
+      const file = path.join(tmp.dir, 'kronicle.db');
+      const memory = new MemoryEventStore();
+      let store = await SqliteEventStore.open({ file, indexEvents: 10 });
+      try {
+        // 0, 7 (tail only), 10 and 23 (index and tail), 30 (index, empty tail) events.
+        for (const [first, count] of [[0, 7], [7, 3], [10, 13], [23, 7]]) {
+          await appendSome([store, memory], first, count);
+          expect(await allReads(store, [...streams, 's-none'], 10)).toEqual(await allReads(memory, [...streams, 's-none'], 10));
+        }
+        await appendSome([store, memory], 30, 5);
+        await store.close();
+        // The tail (5 events) is rebuilt from the log at open.
+        store = await SqliteEventStore.open({ file, indexEvents: 10 });
+        expect(await allReads(store, streams, 10)).toEqual(await allReads(memory, streams, 10));
+        await appendSome([store, memory], 35, 12);
+        expect(await allReads(store, streams, 14)).toEqual(await allReads(memory, streams, 14));
+        await store.close();
+        const db = new Database(file, { readonly: true });
+        // Bulk inserts at 10, 20 and 30 events, and after the reopen at 40 (the 5 rebuilt + 5 new): 40 indexed, 7 in the tail.
+        expect(db.prepare('SELECT position FROM stream_events_upto').pluck().get()).toBe(40);
+        expect(db.prepare('SELECT count(*) FROM stream_events').pluck().get()).toBe(40);
+        db.close();
+      } finally {
+        if (!store['closed']) await store.close();
+        tmp.remove();
+      }
+    });
+
+    it('migrates a log of the layout before it (the index inside events), keeping its chain and revisions', async () => {
+      const tmp = tempDir();
+      const file = path.join(tmp.dir, 'kronicle.db');
+      const memory = new MemoryEventStore();
+      let store = await SqliteEventStore.open({ file });
+      await appendSome([store, memory], 0, 20);
+      await store.close();
+      // Back to schema version 2: the UNIQUE (stream_id, revision) index in events, no stream_events.
+      const db = new Database(file);
+      db.exec(`
+        CREATE TABLE events_v2 (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, stream_id INTEGER NOT NULL REFERENCES streams (id),
+          revision INTEGER NOT NULL, type TEXT NOT NULL, recorded_at INTEGER NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, hash TEXT, UNIQUE (stream_id, revision));
+        INSERT INTO events_v2 SELECT * FROM events;
+        DROP TABLE events; ALTER TABLE events_v2 RENAME TO events;
+        DROP TABLE stream_events; DROP TABLE stream_events_upto;
+      `);
+      db.pragma('user_version = 2');
+      db.close();
+      store = await SqliteEventStore.open({ file });
+      expect(verifyChain(store)).toEqual({ checked: 20, head: 20n });
+      expect(await allReads(store, streams, 6)).toEqual(await allReads(memory, streams, 6));
+      await appendSome([store, memory], 20, 4);
+      expect(await allReads(store, streams, 8)).toEqual(await allReads(memory, streams, 8));
+      await store.close();
+      tmp.remove();
+    });
   });
 });

@@ -48,7 +48,7 @@ import {
 } from './port';
 import { configure, migrate } from './sqliteSchema';
 import { SqliteCheckpointer, type CheckpointResult } from './sqliteCheckpointer';
-import { SqliteWriter, type Outcome, type WriteRequest } from './sqliteWriter';
+import { SqliteWriter, type Outcome, type TailEntry, type WriteRequest } from './sqliteWriter';
 import type { ChainedLog, ChainedRow } from './chain';
 
 export { SQLITE_SCHEMA_VERSION } from './sqliteSchema';
@@ -62,6 +62,8 @@ export interface SqliteStoreOptions {
   readonly checkpointEvents?: number;
   /** WAL pages past which it is emptied and restarted (default RESTART_FRAMES); smaller in tests. */
   readonly restartFrames?: number;
+  /** Events between bulk inserts into the per-stream index (sqliteWriter.ts); smaller in tests. */
+  readonly indexEvents?: number;
 }
 
 /** A row as reads return it (READ_COLUMNS), and with its hash as chainedRows reads it. */
@@ -146,7 +148,7 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
     this.checkpointer = new SqliteCheckpointer(options.file, db);
     this.checkpointEvents = options.checkpointEvents ?? CHECKPOINT_EVENTS;
     this.restartFrames = options.restartFrames ?? RESTART_FRAMES;
-    this.writer = new SqliteWriter(db, this.description);
+    this.writer = new SqliteWriter(db, this.description, options.indexEvents);
     // Everything committed before this open was made durable by open().
     this.durableHead = this.writer.head;
   }
@@ -293,15 +295,29 @@ export class SqliteEventStore implements EventStore, ChainedLog, RawEventReader 
     fs.fdatasync(this.walFd, done);
   }
 
+  /**
+   * A stream's events: those in the per-stream index, joined with those still in the writer's
+   * tail (all later than the indexed ones), read by position.
+   */
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly StoredEvent[]> {
     this.ensureOpen();
     checkStreamName(stream);
     const max = options.maxCount ?? DEFAULT_READ_COUNT;
-    const rows =
-      options.direction === 'backwards'
-        ? this.stmt.streamBackwards.all(stream, options.fromRevision ?? TOP, this.durableHead, max)
-        : this.stmt.streamForwards.all(stream, options.fromRevision ?? 0n, this.durableHead, max);
-    return (rows as RawRow[]).map(fromRaw);
+    const head = this.durableHead;
+    const tail = this.writer.tailOf(stream).filter((e) => e.position <= head);
+    const at = (entries: readonly TailEntry[]): RawRow[] => entries.map((e) => this.stmt.at.get(e.position) as RawRow);
+    let rows: RawRow[];
+    if (options.direction === 'backwards') {
+      const from = options.fromRevision ?? TOP;
+      const later = tail.filter((e) => e.revision <= from).reverse().slice(0, max);
+      rows = at(later);
+      if (rows.length < max) rows.push(...(this.stmt.streamBackwards.all(stream, from, head, max - rows.length) as RawRow[]));
+    } else {
+      const from = options.fromRevision ?? 0n;
+      rows = this.stmt.streamForwards.all(stream, from, head, max) as RawRow[];
+      if (rows.length < max) rows.push(...at(tail.filter((e) => e.revision >= from).slice(0, max - rows.length)));
+    }
+    return rows.map(fromRaw);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<readonly StoredEvent[]> {
@@ -449,6 +465,7 @@ function takeLock(file: string): Database.Database {
  * objects). Not the hash: only `verify` reads it (chainedRows).
  */
 const READ_COLUMNS = 'position, id, stream, revision, type, recorded_at, data, metadata';
+const INDEXED_COLUMNS = READ_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ');
 
 function prepare(db: Database.Database) {
   return {
@@ -459,11 +476,14 @@ function prepare(db: Database.Database) {
     chained: db.prepare(`SELECT ${READ_COLUMNS}, hash FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     forwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?`).raw(true),
     backwards: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position < ? AND position >= ? ORDER BY position DESC LIMIT ?`).raw(true),
+    at: db.prepare(`SELECT ${READ_COLUMNS} FROM events WHERE position = ?`).raw(true),
     streamForwards: db.prepare(
-      `SELECT ${READ_COLUMNS} FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision >= ? AND position <= ? ORDER BY revision LIMIT ?`,
+      `SELECT ${INDEXED_COLUMNS} FROM stream_events s JOIN events e ON e.position = s.position
+       WHERE s.stream_id = (SELECT id FROM streams WHERE name = ?) AND s.revision >= ? AND s.position <= ? ORDER BY s.revision LIMIT ?`,
     ).raw(true),
     streamBackwards: db.prepare(
-      `SELECT ${READ_COLUMNS} FROM events WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND revision <= ? AND position <= ? ORDER BY revision DESC LIMIT ?`,
+      `SELECT ${INDEXED_COLUMNS} FROM stream_events s JOIN events e ON e.position = s.position
+       WHERE s.stream_id = (SELECT id FROM streams WHERE name = ?) AND s.revision <= ? AND s.position <= ? ORDER BY s.revision DESC LIMIT ?`,
     ).raw(true),
   };
 }

@@ -6,7 +6,7 @@ import { StoreIncompatibleError } from './errors';
 import { GENESIS_HASH, chainHash } from './chain';
 
 /** Bumped when the table layout changes; older files are migrated on open, newer ones refused. */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 export const APPLICATION_ID = 0x4b524e4c; // "KRNL"
 
 /**
@@ -85,6 +85,40 @@ export function migrate(db: Database.Database, file: string): void {
         if (rows.length < 4096) break;
         after = rows[rows.length - 1].position;
       }
+    }
+    if (version < 3) {
+      // 2 -> 3: the per-stream index moves out of `events` into `stream_events`, which the writer
+      // fills in bulk (sqliteWriter.ts) rather than at every commit. `stream_events_upto` says
+      // which events it covers: those up to its position; the rest are found by scanning them.
+      db.exec(`
+        CREATE TABLE events_v3 (
+          position    INTEGER PRIMARY KEY,
+          id          TEXT    NOT NULL UNIQUE,
+          stream      TEXT    NOT NULL,
+          stream_id   INTEGER NOT NULL REFERENCES streams (id),
+          revision    INTEGER NOT NULL,
+          type        TEXT    NOT NULL,
+          recorded_at INTEGER NOT NULL,
+          data        TEXT    NOT NULL,
+          metadata    TEXT    NOT NULL,
+          hash        TEXT
+        );
+        INSERT INTO events_v3 SELECT position, id, stream, stream_id, revision, type, recorded_at, data, metadata, hash FROM events;
+        DROP TABLE events;
+        ALTER TABLE events_v3 RENAME TO events;
+        CREATE TABLE stream_events (
+          stream_id INTEGER NOT NULL,
+          revision  INTEGER NOT NULL,
+          position  INTEGER NOT NULL,
+          PRIMARY KEY (stream_id, revision)
+        ) WITHOUT ROWID;
+        INSERT INTO stream_events SELECT stream_id, revision, position FROM events;
+        CREATE TABLE stream_events_upto (
+          id       INTEGER PRIMARY KEY CHECK (id = 1),
+          position INTEGER NOT NULL
+        );
+        INSERT INTO stream_events_upto SELECT 1, coalesce(max(position), 0) FROM events;
+      `);
     }
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);

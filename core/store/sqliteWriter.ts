@@ -1,8 +1,14 @@
 /**
  * The SQLite log's writing side: appending events (positions, the hash chain, the stream cache,
- * the expected-revision and retry rules) and storing snapshots, on the store's connection, which
- * is the log's only writer. The store (sqlite.ts) keeps the rest: checking and serialising
- * appends, grouping them, fsyncing the WAL before it acknowledges, reads.
+ * the expected-revision and retry rules, the per-stream index) and storing snapshots, on the
+ * store's connection, which is the log's only writer. The store (sqlite.ts) keeps the rest:
+ * checking and serialising appends, grouping them, fsyncing the WAL before it acknowledges, reads.
+ *
+ * The per-stream index (`stream_events`: stream, revision → position) is written in bulk, not at
+ * every commit: a commit of 32 events to 32 streams would otherwise rewrite ~30 of the index's
+ * pages into the WAL (more than half of what a commit writes), where one bulk insert of
+ * INDEX_EVENTS events, sorted, rewrites each page once. The events not yet in it are the tail,
+ * kept here in memory by stream (and rebuilt from the log at open): reads of a stream join the two.
  */
 import type Database from 'better-sqlite3';
 import * as zlib from 'node:zlib';
@@ -21,6 +27,20 @@ export interface WriteRequest {
 /** What became of one append of a batch. */
 export type Outcome = { readonly ok: true; readonly result: AppendResult } | { readonly ok: false; readonly error: StoreError };
 
+/** An event of a stream not yet in `stream_events`. */
+export interface TailEntry {
+  readonly revision: bigint;
+  readonly position: Position;
+}
+
+interface TailEvent extends TailEntry {
+  readonly stream: string;
+  readonly streamId: bigint;
+}
+
+/** Events between bulk inserts into the per-stream index. */
+const INDEX_EVENTS = 4096;
+
 interface StreamInfo {
   /** The row id in `streams`; undefined for a stream not yet written. */
   readonly id: bigint | undefined;
@@ -35,14 +55,30 @@ export class SqliteWriter {
   private readonly streams = new Map<string, StreamInfo>();
   /** The last committed event: the tip of the hash chain. */
   private tip: { position: Position; hash: string };
+  /** The events after `stream_events_upto`, by stream, in order. */
+  private readonly tail = new Map<string, TailEvent[]>();
+  private tailCount = 0;
+  /** Tail length at which the next bulk insert into the index is due. */
+  private nextIndexAt: number;
 
   constructor(
     private readonly db: Database.Database,
     private readonly description: string,
+    private readonly indexEvents = INDEX_EVENTS,
   ) {
     this.stmt = prepareWriter(db);
     const last = this.stmt.tip.get() as { position: bigint; hash: string } | undefined;
     this.tip = last ? { position: last.position, hash: last.hash } : { position: 0n, hash: GENESIS_HASH };
+    for (const [stream, streamId, revision, position] of this.stmt.tail.iterate(this.stmt.indexedUpTo.get() as bigint) as Iterable<[string, bigint, bigint, bigint]>) {
+      this.addToTail({ stream, streamId, revision, position });
+    }
+    this.nextIndexAt = indexEvents;
+    if (this.tailCount >= this.nextIndexAt) this.index();
+  }
+
+  /** The stream's events not yet in `stream_events` (all after those that are), in order. */
+  tailOf(stream: string): readonly TailEntry[] {
+    return this.tail.get(stream) ?? [];
   }
 
   get head(): Position {
@@ -71,12 +107,13 @@ export class SqliteWriter {
   private writeBatch(batch: readonly WriteRequest[], recordedAt: bigint): Outcome[] | undefined {
     const outcomes: Outcome[] = [];
     const touched = new Map<string, StreamInfo>();
+    const written: TailEvent[] = [];
     const tip = { ...this.tip };
     try {
       this.stmt.begin.run();
       for (const p of batch) {
         try {
-          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched, tip) });
+          outcomes.push({ ok: true, result: this.writeOne(p, recordedAt, touched, tip, written) });
         } catch (err) {
           if (!(err instanceof StoreError)) throw err;
           outcomes.push({ ok: false, error: err });
@@ -95,7 +132,37 @@ export class SqliteWriter {
     }
     for (const [name, info] of touched) this.remember(name, info);
     this.tip = tip;
+    for (const e of written) this.addToTail(e);
+    if (this.tailCount >= this.nextIndexAt) this.index();
     return outcomes;
+  }
+
+  private addToTail(e: TailEvent): void {
+    const entries = this.tail.get(e.stream);
+    if (entries) entries.push(e);
+    else this.tail.set(e.stream, [e]);
+    this.tailCount++;
+  }
+
+  /**
+   * The tail into `stream_events`, sorted (each index page is written once), in a transaction of
+   * its own. It needs no fsync of its own: lost to a crash, the tail is rebuilt at open. If it
+   * fails (it should not), the tail stays and the next try is INDEX_EVENTS events later.
+   */
+  private index(): void {
+    const entries = [...this.tail.values()].flat().sort((a, b) => (a.streamId === b.streamId ? (a.revision < b.revision ? -1 : 1) : a.streamId < b.streamId ? -1 : 1));
+    try {
+      this.stmt.begin.run();
+      for (const e of entries) this.stmt.index.run(e.streamId, e.revision, e.position);
+      this.stmt.setIndexedUpTo.run(this.tip.position);
+      this.stmt.commit.run();
+      this.tail.clear();
+      this.tailCount = 0;
+      this.nextIndexAt = this.indexEvents;
+    } catch {
+      if (this.db.inTransaction) this.stmt.rollback.run();
+      this.nextIndexAt = this.tailCount + this.indexEvents;
+    }
   }
 
   /**
@@ -104,7 +171,7 @@ export class SqliteWriter {
    * id up first — the log's unique index on ids refuses a retry's row (only that statement is
    * undone) and the lookup is made then, or when the expected revision does not hold.
    */
-  private writeOne(p: WriteRequest, recordedAt: bigint, touched: Map<string, StreamInfo>, tip: { position: Position; hash: string }): AppendResult {
+  private writeOne(p: WriteRequest, recordedAt: bigint, touched: Map<string, StreamInfo>, tip: { position: Position; hash: string }, written: TailEvent[]): AppendResult {
     const retryOf = (): AppendResult | undefined => resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
     const info = touched.get(p.stream) ?? this.streamInfo(p.stream);
     const quick = p.events.length === 1 && info.id !== undefined;
@@ -119,7 +186,7 @@ export class SqliteWriter {
     }
     if (quick) {
       try {
-        return this.insertEvents(p, recordedAt, touched, tip, info.id as bigint, info.revision);
+        return this.insertEvents(p, recordedAt, touched, tip, written, info.id as bigint, info.revision);
       } catch (err) {
         const retry = (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? retryOf() : undefined;
         if (retry) return retry;
@@ -127,7 +194,7 @@ export class SqliteWriter {
       }
     }
     const streamId = info.id ?? BigInt(this.stmt.insertStream.run(p.stream).lastInsertRowid);
-    return this.insertEvents(p, recordedAt, touched, tip, streamId, info.revision);
+    return this.insertEvents(p, recordedAt, touched, tip, written, streamId, info.revision);
   }
 
   private insertEvents(
@@ -135,6 +202,7 @@ export class SqliteWriter {
     recordedAt: bigint,
     touched: Map<string, StreamInfo>,
     tip: { position: Position; hash: string },
+    written: TailEvent[],
     streamId: bigint,
     current: bigint,
   ): AppendResult {
@@ -148,6 +216,7 @@ export class SqliteWriter {
       this.stmt.insert.run(row.position, e.id, p.stream, streamId, revision, e.type, recordedAt, e.data, e.metadata, hash);
       tip.position = row.position;
       tip.hash = hash;
+      written.push({ stream: p.stream, streamId, revision, position: row.position });
     }
     touched.set(p.stream, { id: streamId, revision });
     return { nextExpectedRevision: revision, position: tip.position };
@@ -158,6 +227,8 @@ export class SqliteWriter {
     const cached = this.streams.get(name);
     if (cached) return cached;
     const id = this.stmt.streamId.get(name) as bigint | undefined;
+    const tail = this.tail.get(name);
+    if (tail) return { id, revision: tail[tail.length - 1].revision };
     const revision = id === undefined ? NO_STREAM_REVISION : ((this.stmt.streamRevision.get(id) as bigint | null) ?? NO_STREAM_REVISION);
     return { id, revision };
   }
@@ -177,7 +248,11 @@ function prepareWriter(db: Database.Database) {
     dropSnapshots: db.prepare('DELETE FROM snapshots WHERE schema <> ?'),
     streamId: db.prepare('SELECT id FROM streams WHERE name = ?').pluck(),
     insertStream: db.prepare('INSERT INTO streams (name) VALUES (?)'),
-    streamRevision: db.prepare('SELECT max(revision) FROM events WHERE stream_id = ?').pluck(),
+    streamRevision: db.prepare('SELECT max(revision) FROM stream_events WHERE stream_id = ?').pluck(),
+    indexedUpTo: db.prepare('SELECT position FROM stream_events_upto WHERE id = 1').pluck(),
+    tail: db.prepare('SELECT stream, stream_id, revision, position FROM events WHERE position > ? ORDER BY position').raw(true),
+    index: db.prepare('INSERT INTO stream_events (stream_id, revision, position) VALUES (?, ?, ?)'),
+    setIndexedUpTo: db.prepare('UPDATE stream_events_upto SET position = ? WHERE id = 1'),
     byId: db.prepare('SELECT stream, revision, position FROM events WHERE id = ?'),
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
