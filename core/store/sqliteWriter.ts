@@ -150,10 +150,11 @@ export class SqliteWriter {
    * fails (it should not), the tail stays and the next try is INDEX_EVENTS events later.
    */
   private index(): void {
-    const entries = [...this.tail.values()].flat().sort((a, b) => (a.streamId === b.streamId ? (a.revision < b.revision ? -1 : 1) : a.streamId < b.streamId ? -1 : 1));
+    // Each stream's entries are in revision order already: only the streams need sorting.
+    const streams = [...this.tail.values()].sort((a, b) => (a[0].streamId < b[0].streamId ? -1 : 1));
     try {
       this.stmt.begin.run();
-      for (const e of entries) this.stmt.index.run(e.streamId, e.revision, e.position);
+      for (const entries of streams) for (const e of entries) this.stmt.index.run(e.streamId, e.revision, e.position);
       this.stmt.setIndexedUpTo.run(this.tip.position);
       this.stmt.commit.run();
       this.tail.clear();
