@@ -227,9 +227,10 @@ export class SqliteWriter {
   private streamInfo(name: string): StreamInfo {
     const cached = this.streams.get(name);
     if (cached) return cached;
-    const id = this.stmt.streamId.get(name) as bigint | undefined;
+    // A stream with events in the tail: its id and last revision are there.
     const tail = this.tail.get(name);
-    if (tail) return { id, revision: tail[tail.length - 1].revision };
+    if (tail) return { id: tail[0].streamId, revision: tail[tail.length - 1].revision };
+    const id = this.stmt.streamId.get(name) as bigint | undefined;
     const revision = id === undefined ? NO_STREAM_REVISION : ((this.stmt.streamRevision.get(id) as bigint | null) ?? NO_STREAM_REVISION);
     return { id, revision };
   }
