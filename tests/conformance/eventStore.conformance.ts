@@ -198,6 +198,18 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
         await expect(store.append(s, [ev(), used], 'any')).rejects.toMatchObject({ code: 'InvalidEvent', reason: 'DuplicateEventId' });
         expect(await store.headPosition()).toBe(head);
       });
+
+      it('sees ids written by appends made at the same moment (one group commit)', async () => {
+        const [a, b] = [uniqueStream(), uniqueStream()];
+        await store.append(a, [ev()], 'no_stream');
+        await store.append(b, [ev()], 'no_stream');
+        const twice = ev();
+        const [first, retry, elsewhere] = await Promise.allSettled([store.append(a, [twice], 'any'), store.append(a, [twice], 'any'), store.append(b, [twice], 'any')]);
+        expect(first).toMatchObject({ status: 'fulfilled', value: { nextExpectedRevision: 1n } });
+        expect(retry).toEqual(first);
+        expect(elsewhere).toMatchObject({ status: 'rejected', reason: { code: 'InvalidEvent', reason: 'DuplicateEventId' } });
+        expect((await store.readStream(a)).map((e) => e.id)).toHaveLength(2);
+      });
     });
 
     describe('reading the log', () => {
