@@ -13,8 +13,8 @@ import type { EventToAppend } from '../core/store/port';
 
 type BetterSqlite = Database.Database;
 
-export const tmpDir = (): { dir: string; remove: () => void } => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kronicle-bench-'));
+export const tmpDir = (parent = os.tmpdir()): { dir: string; remove: () => void } => {
+  const dir = fs.mkdtempSync(path.join(parent, 'kronicle-bench-'));
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 };
 
