@@ -208,7 +208,7 @@ export function eventStoreConformance(name: string, open: () => Promise<StoreHar
         expect(first).toMatchObject({ status: 'fulfilled', value: { nextExpectedRevision: 1n } });
         expect(retry).toEqual(first);
         expect(elsewhere).toMatchObject({ status: 'rejected', reason: { code: 'InvalidEvent', reason: 'DuplicateEventId' } });
-        expect((await store.readStream(a)).map((e) => e.id)).toHaveLength(2);
+        expect(await store.readStream(a)).toHaveLength(2);
       });
     });
 
