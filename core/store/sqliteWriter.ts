@@ -60,6 +60,8 @@ export class SqliteWriter {
   private tailCount = 0;
   /** Tail length at which the next bulk insert into the index is due. */
   private nextIndexAt: number;
+  /** Where an event id is in the log (for resolveRetry): one function, not one per append. */
+  private readonly lookupId = (id: string): RecordedId | undefined => this.stmt.byId.get(id) as RecordedId | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -173,15 +175,14 @@ export class SqliteWriter {
    * undone) and the lookup is made then, or when the expected revision does not hold.
    */
   private writeOne(p: WriteRequest, recordedAt: bigint, touched: Map<string, StreamInfo>, tip: { position: Position; hash: string }, written: TailEvent[]): AppendResult {
-    const retryOf = (): AppendResult | undefined => resolveRetry(p.stream, p.events, p.expected, (id) => this.stmt.byId.get(id) as RecordedId | undefined);
     const info = touched.get(p.stream) ?? this.streamInfo(p.stream);
     const quick = p.events.length === 1 && info.id !== undefined;
     if (!quick) {
-      const retry = retryOf();
+      const retry = this.retryOf(p);
       if (retry) return retry;
     }
     if (!expectationHolds(p.expected, info.revision)) {
-      const retry = quick ? retryOf() : undefined;
+      const retry = quick ? this.retryOf(p) : undefined;
       if (retry) return retry;
       throw wrongExpectedVersion(p.stream, p.expected, info.revision);
     }
@@ -189,13 +190,18 @@ export class SqliteWriter {
       try {
         return this.insertEvents(p, recordedAt, touched, tip, written, info.id as bigint, info.revision);
       } catch (err) {
-        const retry = (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? retryOf() : undefined;
+        const retry = (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? this.retryOf(p) : undefined;
         if (retry) return retry;
         throw err;
       }
     }
     const streamId = info.id ?? BigInt(this.stmt.insertStream.run(p.stream).lastInsertRowid);
     return this.insertEvents(p, recordedAt, touched, tip, written, streamId, info.revision);
+  }
+
+  /** The original result when the append's ids are already in the log (resolveRetry); undefined for a new append. */
+  private retryOf(p: WriteRequest): AppendResult | undefined {
+    return resolveRetry(p.stream, p.events, p.expected, this.lookupId);
   }
 
   private insertEvents(
